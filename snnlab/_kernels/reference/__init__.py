@@ -1,0 +1,1 @@
+"""Slow NumPy twins of the Numba kernels, one module per kernel file, used by the tests."""

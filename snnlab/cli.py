@@ -1,0 +1,149 @@
+"""``snnlab`` on the command line: train, replay, bench, and listing what exists.
+
+Every failure a user can cause (unknown learner, bad parameter, missing folder) ends with exit
+code 2 and one line on stderr saying what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS = {"engine": "engine"}
+
+
+def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"{flag} takes key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _task_options(name: str, text: dict[str, str], data: str | None) -> dict:
+    import yaml
+
+    from snnlab.data import task_options
+
+    allowed = task_options(name)
+    options = {k: yaml.safe_load(v) for k, v in text.items()}
+    if data is not None:
+        if "root" not in allowed:
+            raise ValueError(f"task {name!r} reads no data folder; --data applies to nmnist")
+        if not Path(data).is_dir():
+            raise ValueError(f"data folder {data} does not exist")
+        options["root"] = str(Path(data).resolve())
+    return options
+
+
+def cmd_train(args) -> int:
+    from snnlab.learners import learner_class
+    from snnlab.learners.base import parse_hyperparameters
+    from snnlab.training import RunConfig, train
+
+    params = parse_hyperparameters(learner_class(args.learner), _key_values(args.param, "--param"))
+    options = _task_options(args.task, _key_values(args.option, "--option"), args.data)
+    config = RunConfig(
+        learner=args.learner,
+        task=args.task,
+        seed=args.seed,
+        params=params,
+        task_options=options,
+        steps=args.steps,
+        epochs=args.epochs,
+        eval_every=args.eval_every,
+        eval_samples=args.eval_samples,
+    )
+    record = train(config, args.out, progress=not args.quiet)
+    print(json.dumps({"out": str(Path(args.out).resolve()), **record.final()}))
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from snnlab.training import replay
+
+    same, detail = replay(args.folder, progress=not args.quiet)
+    print(("reproduced: " if same else "NOT reproduced: ") + detail)
+    return 0 if same else 1
+
+
+def cmd_bench(args) -> int:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{BENCHMARKS[args.name]}.py"
+    if not path.is_file():
+        raise ValueError(f"benchmark script {path} is missing (benchmarks/ ships with the repository)")
+    spec = importlib.util.spec_from_file_location(f"snnlab_bench_{args.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    print(json.dumps(module.run(quick=args.quick), indent=2))
+    return 0
+
+
+def cmd_list(args) -> int:
+    from snnlab.data import task_names, task_options
+    from snnlab.learners import learner_class, learner_names
+
+    if args.what == "learners":
+        for name in learner_names():
+            cls = learner_class(name)
+            params = ", ".join(k for k in cls.param if k != "name")
+            print(f"{name}: {params}")
+    else:
+        for name in task_names():
+            options = ", ".join(f"{k}={v!r}" for k, v in task_options(name).items())
+            print(f"{name}: {options}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snnlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train headless and write a run record")
+    train.add_argument("--learner", required=True)
+    train.add_argument("--task", required=True)
+    train.add_argument("--data", help="data folder for tasks that read one (nmnist)")
+    train.add_argument("--param", action="append", metavar="K=V", help="hyperparameter")
+    train.add_argument("--option", action="append", metavar="K=V", help="task option")
+    budget = train.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--steps", type=int)
+    budget.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--eval-every", type=int, default=50)
+    train.add_argument("--eval-samples", type=int, default=None)
+    train.add_argument("--out", default="runs/latest")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    replay = sub.add_parser("replay", help="re-run a record and check it reproduces")
+    replay.add_argument("folder")
+    replay.add_argument("--quiet", action="store_true")
+    replay.set_defaults(func=cmd_replay)
+
+    bench = sub.add_parser("bench", help="run a benchmark, print JSON")
+    bench.add_argument("name", choices=sorted(BENCHMARKS))
+    bench.add_argument("--quick", action="store_true", help="fewer repeats")
+    bench.set_defaults(func=cmd_bench)
+
+    listing = sub.add_parser("list", help="list learners or tasks")
+    listing.add_argument("what", choices=["learners", "tasks"])
+    listing.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"snnlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The one place a task name is bound to the function that builds it.
+
+Builders are named as ``"module:function"`` and imported on first use, so loading a regression
+task never imports tonic.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from snnlab.data.task import Task
+
+TASKS: dict[str, str] = {
+    "digits-events": "snnlab.data.digits_events:load_digits_events",
+    "nmnist": "snnlab.data.nmnist:load_nmnist",
+    "spike-xor": "snnlab.data.spike_xor:load_spike_xor",
+    "spike-pattern": "snnlab.data.spike_pattern:load_spike_pattern",
+    "regression-sine": "snnlab.data.regression:load_regression_sine",
+}
+
+
+def task_names() -> list[str]:
+    return sorted(TASKS)
+
+
+def task_builder(name: str):
+    """The function that builds task ``name``; ``ValueError`` listing the known names otherwise."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
+    module, function = TASKS[name].split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def task_options(name: str) -> dict:
+    """Option names of task ``name`` with their defaults (from the builder's signature)."""
+    signature = inspect.signature(task_builder(name))
+    return {
+        p.name: p.default
+        for p in signature.parameters.values()
+        if p.kind is p.KEYWORD_ONLY or p.default is not p.empty
+    }
+
+
+def load_task(name: str, **options) -> Task:
+    """Build task ``name`` with ``options`` (see each builder's docstring).
+
+    Unknown names and unknown options raise ``ValueError`` listing what is allowed.
+    """
+    builder = task_builder(name)
+    allowed = task_options(name)
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise ValueError(
+            f"task {name!r} has no option {', '.join(sorted(unknown))}; "
+            f"its options are {', '.join(sorted(allowed)) or 'none'}"
+        )
+    return builder(**options)

@@ -1,0 +1,116 @@
+"""Headless training runs: a config in, a :class:`~snnlab.record.RunRecord` out, and replays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snnlab import learners
+from snnlab.data import load_task
+from snnlab.record import RunRecord, metrics_match, package_versions, read_record, write_record
+from snnlab.runner import Runner
+
+
+@dataclass
+class RunConfig:
+    """Everything a run is a function of.
+
+    Exactly one of ``steps`` (learner updates) and ``epochs`` (passes over the training split)
+    sets the budget. ``eval_every`` counts steps (0: evaluate once at the end).
+    """
+
+    learner: str
+    task: str
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+    task_options: dict = field(default_factory=dict)
+    steps: int | None = None
+    epochs: int | None = None
+    eval_every: int = 50
+    eval_samples: int | None = None
+
+    def __post_init__(self):
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of steps and epochs")
+        budget = self.steps if self.steps is not None else self.epochs
+        if budget < 1:
+            raise ValueError(f"steps/epochs must be at least 1, not {budget}")
+
+    def to_dict(self) -> dict:
+        return {
+            "learner": self.learner,
+            "task": self.task,
+            "seed": self.seed,
+            "params": dict(self.params),
+            "task_options": dict(self.task_options),
+            "steps": self.steps,
+            "epochs": self.epochs,
+            "eval_every": self.eval_every,
+            "eval_samples": self.eval_samples,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        keys = ("learner", "task", "seed", "params", "task_options", "steps", "epochs",
+                "eval_every", "eval_samples")
+        return cls(**{k: d[k] for k in keys if k in d})
+
+
+def run(config: RunConfig, progress: bool = False) -> RunRecord:
+    """Train as ``config`` says and return the record (nothing is written)."""
+    learner = learners.make(config.learner, seed=config.seed, **config.params)
+    task = load_task(config.task, **config.task_options)
+    runner = Runner(learner, task, eval_every=config.eval_every, eval_samples=config.eval_samples)
+    total = config.steps if config.steps is not None else config.epochs * runner.steps_per_epoch
+    bar = _progress_bar(total, f"{config.learner} on {config.task}", progress)
+    for _ in range(total):
+        runner.advance()
+        bar.update(1)
+        if runner.history and learner.step_ == runner.history[-1].step:
+            bar.set_postfix(_short(runner.history[-1].values), refresh=False)
+    if not runner.history or runner.history[-1].step != learner.step_:
+        runner.evaluate()
+    bar.close()
+    record_config = config.to_dict()
+    record_config.update(
+        hyperparameters=_jsonable(learner.hyperparameters()),
+        task_info=task.describe(),
+        versions=package_versions(),
+    )
+    return RunRecord(
+        config=record_config,
+        metrics=[e.row() for e in runner.history],
+        state=learner.state_dict(),
+    )
+
+
+def train(config: RunConfig, out: str | Path, progress: bool = False) -> RunRecord:
+    """:func:`run` and write the record into ``out``."""
+    record = run(config, progress=progress)
+    write_record(out, record)
+    return record
+
+
+def replay(folder: str | Path, progress: bool = False) -> tuple[bool, str]:
+    """Re-run a record's config; whether the same metrics come out, and the first difference."""
+    recorded = read_record(folder)
+    config = RunConfig.from_dict(recorded.config)
+    reproduced = run(config, progress=progress)
+    return metrics_match(recorded.metrics, reproduced.metrics)
+
+
+def _progress_bar(total: int, description: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="step", disable=not enabled, leave=True)
+
+
+def _short(values: dict) -> dict:
+    return {k: f"{v:.3g}" for k, v in values.items() if isinstance(v, float)}
+
+
+def _jsonable(values: dict) -> dict:
+    out = {}
+    for k, v in values.items():
+        out[k] = list(v) if isinstance(v, tuple) else v
+    return out

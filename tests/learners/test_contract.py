@@ -1,0 +1,136 @@
+"""The contract every registered learner keeps (DESIGN.md, "Tests and benchmarks")."""
+
+import math
+
+import numpy as np
+import param
+import pytest
+
+from snnlab import learners
+from snnlab.data.task import Task
+from snnlab.runner import Runner
+from toy_tasks import TOY_TASKS
+
+# Settings that make each learner learn its toy task within a few dozen steps.
+TOY_PARAMS = {
+    "readout": {"lr": 0.5},
+}
+NAMES = learners.learner_names()
+
+
+def make(name, **extra):
+    return learners.make(name, **{**TOY_PARAMS.get(name, {}), **extra})
+
+
+def toy_task(name) -> Task:
+    return TOY_TASKS[learners.learner_class(name).task_kinds[0]]()
+
+
+def run_steps(learner, task, n, seed_offset=0):
+    runner = Runner(learner, task, eval_every=0)
+    return [runner.advance() for _ in range(n)]
+
+
+def states_equal(a, b):
+    return set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_run(name):
+    task = toy_task(name)
+    runs = [run_steps(make(name, seed=3), task, 5) for _ in range(2)]
+    for a, b in zip(*runs):
+        assert a.scalars == b.scalars
+    other = run_steps(make(name, seed=4), task, 5)
+    assert any(a.scalars != b.scalars for a, b in zip(runs[0], other))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_restores_initial_weights(name):
+    task = toy_task(name)
+    learner = make(name, seed=7).setup(task)
+    initial = learner.state_dict()
+    run_steps(learner, task, 3)
+    assert not states_equal(initial, learner.state_dict())
+    learner.reset()
+    assert states_equal(initial, learner.state_dict())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_round_trip_continues_identically(name):
+    task = toy_task(name)
+    a = make(name, seed=1).setup(task)
+    run_steps(a, task, 2)
+    saved = a.state_dict()
+    b = make(name, seed=1).setup(task)
+    b.load_state_dict(saved)
+    assert states_equal(saved, b.state_dict())
+    batch = task.batch(np.arange(min(4, len(task.train))))
+    assert a.step(batch).scalars == b.step(batch).scalars
+    assert states_equal(a.state_dict(), b.state_dict())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_refuses_wrong_shapes(name):
+    task = toy_task(name)
+    learner = make(name).setup(task)
+    state = learner.state_dict()
+    key = next(k for k in learner.state_names if np.ndim(state[k]) > 0)
+    state[key] = np.zeros(np.shape(state[key]) + (2,))
+    with pytest.raises(ValueError, match=key):
+        learner.load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_falls_on_toy_task(name):
+    task = toy_task(name)
+    snaps = run_steps(make(name, seed=0), task, 40)
+    losses = [s.scalars["loss"] for s in snaps]
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_snapshot_carries_declared_fields(name):
+    task = toy_task(name)
+    learner = make(name).setup(task)
+    snap = learner.step(task.batch(np.arange(min(4, len(task.train)))))
+    assert set(snap.scalars) == set(learner.snapshot_scalars)
+    assert set(snap.arrays) == set(learner.snapshot_arrays)
+    assert snap.step == 1
+    # snapshots are copies: learning on does not change them
+    before = {k: v.copy() for k, v in snap.arrays.items()}
+    run_steps(learner, task, 2)
+    assert all(np.array_equal(before[k], snap.arrays[k]) for k in before)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_hyperparameters_refused_with_clear_message(name):
+    cls = learners.learner_class(name)
+    numbers = [
+        (k, p) for k, p in cls.param.objects().items()
+        if isinstance(p, param.Number) and p.bounds and p.bounds[1] is not None
+    ]
+    assert numbers, f"{name} declares no bounded numeric hyperparameter"
+    key, declared = numbers[0]
+    with pytest.raises(ValueError, match=key):
+        learners.make(name, **{key: declared.bounds[1] + 1})
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match=key):
+            learners.make(name, **{key: bad})
+    with pytest.raises(ValueError, match="no parameter"):
+        learners.make(name, not_a_parameter=1)
+    learner = make(name)
+    with pytest.raises(ValueError, match=key):
+        learner.set_hyperparameters(**{key: math.nan})
+    assert not math.isnan(getattr(learner, key))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_and_evaluation(name):
+    task = toy_task(name)
+    learner = make(name).setup(task)
+    run_steps(learner, task, 3)
+    weights = learner.weights()
+    assert weights and all(np.isfinite(w).all() for w in weights.values())
+    report = learner.evaluate("test")
+    assert report and all(math.isfinite(v) for v in report.values())
