@@ -3,7 +3,7 @@
 ``load_task(name, **options)`` returns a :class:`~snnlab.data.task.Task`.
 """
 
-from snnlab.data.registry import load_task, task_names, task_options
+from snnlab.data.registry import load_task, task_names, task_options, tasks_of_kind
 from snnlab.data.task import Batch, Split, Task, make_batch
 
-__all__ = ["Batch", "Split", "Task", "load_task", "make_batch", "task_names", "task_options"]
+__all__ = ["Batch", "Split", "Task", "load_task", "make_batch", "task_names", "task_options", "tasks_of_kind"]

@@ -17,11 +17,27 @@ TASKS: dict[str, str] = {
     "spike-xor": "snnlab.data.spike_xor:load_spike_xor",
     "spike-pattern": "snnlab.data.spike_pattern:load_spike_pattern",
     "regression-sine": "snnlab.data.regression:load_regression_sine",
+    "regression-diabetes": "snnlab.data.diabetes:load_regression_diabetes",
+}
+
+# What each task yields (see snnlab.data.task.KINDS), known before loading it: the lab offers a
+# learner only the tasks it can learn without reading any data.
+TASK_KINDS: dict[str, str] = {
+    "digits-events": "classification",
+    "nmnist": "classification",
+    "spike-xor": "spike-train",
+    "spike-pattern": "spike-train",
+    "regression-sine": "regression",
 }
 
 
 def task_names() -> list[str]:
     return sorted(TASKS)
+
+
+def tasks_of_kind(*kinds: str) -> list[str]:
+    """Registered task names whose kind is one of ``kinds``."""
+    return [name for name in task_names() if TASK_KINDS.get(name) in kinds]
 
 
 def task_builder(name: str):

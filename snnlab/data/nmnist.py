@@ -1,0 +1,125 @@
+"""Classification tasks over folders of event recordings in the N-MNIST layout.
+
+``load_nmnist(root=...)`` reads a user's N-MNIST folder (``<root>/{train,test}/<label>/<id>.bin``,
+34x34 sensor, recordings of about 300 ms); :func:`event_folder_task` does the work and also
+serves the bundled ``digits-events`` sample (:mod:`snnlab.data.digits_events`).
+
+Each recording becomes ``(n_steps, n_inputs)`` uint8 event counts (see
+:class:`snnlab.data.events.FrameSpec` for binning, polarity, pooling and cropping); ``y`` holds
+class indices into ``Task.classes`` (the folder labels, ascending).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from snnlab.data.events import NMNIST_SENSOR, EventFolder, FrameSpec
+from snnlab.data.task import Split, Task
+
+
+def event_folder_task(
+    name: str,
+    folder: EventFolder,
+    spec: FrameSpec,
+    max_train: int | None,
+    max_test: int | None,
+    classes,
+    options: dict,
+) -> Task:
+    """A classification :class:`Task` from both splits of ``folder`` binned by ``spec``.
+
+    classes: ``None`` for every label in the folder, or a subset of labels (e.g. ``(1, 7)``);
+    ``y`` is the index of a recording's label in the resulting ``Task.classes``.
+    max_train, max_test: ``None`` for all recordings, or that many, class-balanced
+    (:meth:`EventFolder.select`).
+    """
+    present = folder.labels
+    if classes is None:
+        classes = present
+    else:
+        classes = tuple(sorted({int(c) for c in classes}))
+        missing = [c for c in classes if c not in present]
+        if missing or not classes:
+            raise ValueError(
+                f"classes {list(classes)} are not all in {folder.root}; its labels are "
+                f"{list(present)}"
+            )
+    index = {label: i for i, label in enumerate(classes)}
+    splits = {}
+    for split, max_n in (("train", max_train), ("test", max_test)):
+        x, labels, _ = folder.load(split, spec, max_n, classes)
+        splits[split] = Split(x=x, y=np.array([index[int(v)] for v in labels], dtype=np.int64))
+    return Task(
+        name=name,
+        kind="classification",
+        train=splits["train"],
+        test=splits["test"],
+        n_inputs=spec.n_inputs,
+        n_outputs=len(classes),
+        n_steps=spec.n_steps,
+        dt=spec.dt,
+        classes=classes,
+        input_shape=spec.frame_shape,
+        options=dict(options, classes=list(classes)),
+    )
+
+
+def frame_options(spec: FrameSpec) -> dict:
+    """The binning options of ``spec`` as plain values for ``Task.options``."""
+    return {
+        "n_steps": spec.n_steps,
+        "duration_us": spec.duration_us,
+        "polarity": spec.polarity,
+        "pooling": spec.pooling,
+        "crop": list(spec.crop) if spec.crop else None,
+        "binary": spec.binary,
+    }
+
+
+def load_nmnist(
+    *,
+    root=None,
+    n_steps: int = 30,
+    duration_us: int = 300_000,
+    polarity: str = "split",
+    pooling: int = 1,
+    crop=None,
+    binary: bool = False,
+    max_train: int | None = None,
+    max_test: int | None = None,
+    classes=None,
+) -> Task:
+    """N-MNIST (or any 34x34 recordings in its layout) as a classification task.
+
+    root: folder laid out as ``<root>/{train,test}/<label>/<id>.bin`` (required).
+    n_steps, duration_us: ``n_steps`` bins covering ``duration_us`` µs from ``t = 0``
+        (``dt = ceil(duration_us / n_steps)`` µs); events later than that are left out.
+    polarity: ``"split"`` (2 channels, ``input_shape (2, H, W)``) or ``"merge"`` (``(H, W)``).
+    pooling: sum ``pooling x pooling`` pixel blocks (2: 34x34 -> 17x17).
+    crop: centred crop before pooling, an int or ``(h, w)`` (26 as in the GEM paper) or ``None``.
+    binary: clip counts to 1 per bin and pixel.
+    max_train, max_test: class-balanced subsets of that size (``None``: all).
+    classes: a subset of labels to keep (e.g. ``(1, 7)``), ``None`` for all.
+    """
+    if root is None:
+        raise ValueError(
+            "nmnist needs root=<folder in the N-MNIST layout "
+            "<root>/{train,test}/<label>/<id>.bin>; snnlab never downloads data"
+        )
+    spec = FrameSpec(
+        n_steps=n_steps,
+        duration_us=duration_us,
+        polarity=polarity,
+        pooling=pooling,
+        crop=crop,
+        binary=binary,
+        sensor_size=NMNIST_SENSOR,
+    )
+    folder = EventFolder(root, NMNIST_SENSOR)
+    options = {
+        "root": str(folder.root),
+        **frame_options(spec),
+        "max_train": max_train,
+        "max_test": max_test,
+    }
+    return event_folder_task("nmnist", folder, spec, max_train, max_test, classes, options)
