@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = {"engine": "engine"}
+BENCHMARKS = ("engine",)  # scripts under benchmarks/, each with run(quick=False) -> dict
 
 
 def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
@@ -74,13 +74,32 @@ def cmd_replay(args) -> int:
 def cmd_bench(args) -> int:
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{BENCHMARKS[args.name]}.py"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{args.name}.py"
     if not path.is_file():
-        raise ValueError(f"benchmark script {path} is missing (benchmarks/ ships with the repository)")
+        raise ValueError(
+            f"benchmark script {path} is missing (benchmarks/ ships with the repository)"
+        )
     spec = importlib.util.spec_from_file_location(f"snnlab_bench_{args.name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     print(json.dumps(module.run(quick=args.quick), indent=2))
+    return 0
+
+
+def cmd_experiment(args) -> int:
+    from snnlab.experiments import run_experiment
+
+    return run_experiment(args.name, args.args)
+
+
+def cmd_serve(args) -> int:
+    from snnlab.ui.apps import serve
+
+    if args.data is not None and not Path(args.data).is_dir():
+        raise ValueError(f"data folder {args.data} does not exist")
+    app = getattr(args, "app", None) or args.command
+    print(f"snnlab {app}: serving on http://{args.address}:{args.port}/ (Ctrl-C stops)")
+    serve(app, port=args.port, address=args.address, show=not args.no_browser, data=args.data)
     return 0
 
 
@@ -129,6 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--quick", action="store_true", help="fewer repeats")
     bench.set_defaults(func=cmd_bench)
+
+    experiment = sub.add_parser("experiment", help="run a full experiment (tables, plots)")
+    experiment.add_argument("name")
+    experiment.add_argument("args", nargs=argparse.REMAINDER, help="the experiment's options")
+    experiment.set_defaults(func=cmd_experiment)
+
+    def add_serve_options(p):
+        p.add_argument("--port", type=int, default=5006)
+        p.add_argument(
+            "--address", default="127.0.0.1", help="interface to bind (default loopback only)"
+        )
+        p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+        p.add_argument("--data", help="N-MNIST folder to offer as the nmnist task")
+        p.set_defaults(func=cmd_serve)
+
+    add_serve_options(sub.add_parser("lab", help="serve the lab (live dashboards)"))
+    add_serve_options(sub.add_parser("compare", help="serve learners side by side"))
+    demo = sub.add_parser("demo", help="serve a teaching demo")
+    demo.add_argument("app", choices=["neuron"])
+    add_serve_options(demo)
 
     listing = sub.add_parser("list", help="list learners or tasks")
     listing.add_argument("what", choices=["learners", "tasks"])

@@ -56,6 +56,7 @@ class Session:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._rate = _RateMeter()
+        self._start_run()
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -69,6 +70,37 @@ class Session:
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
+
+    def _start_run(self) -> None:
+        """A new run starts here: its base hyperparameters, no live changes yet."""
+        self._base_params = {k: v for k, v in self.learner.hyperparameters().items() if k != "seed"}
+        self._schedule: list[dict] = []
+
+    def record(self):
+        """The run so far as a :class:`~snnlab.record.RunRecord` (``snnlab train``'s format).
+
+        Live hyperparameter changes are in the config's ``schedule``, so ``snnlab replay``
+        re-runs the same run.
+        """
+        from snnlab.training import RunConfig, make_record
+
+        with self._lock:
+            runner = self.runner
+            if not runner.history or runner.history[-1].step != self.learner.step_:
+                if self.learner.step_ > 0:
+                    runner.evaluate()
+            config = RunConfig(
+                learner=self.learner.key,
+                task=self.task.name,
+                seed=self.learner.seed,
+                params=dict(self._base_params),
+                task_options=dict(self.task.options),
+                steps=max(self.learner.step_, 1),
+                eval_every=runner.eval_every,
+                eval_samples=runner.eval_samples,
+                schedule=list(self._schedule),
+            )
+            return make_record(config, runner)
 
     # -- controls ---------------------------------------------------------------------------
     def play(self) -> None:
@@ -104,6 +136,7 @@ class Session:
                 self.learner.set_hyperparameters(seed=seed)
             self.learner.reset()
             self.runner.reset_loop()
+            self._start_run()
             self.snapshots.clear()
             self.evaluations.clear()
             self.steps_done = 0
@@ -150,10 +183,14 @@ class Session:
                 changes = self._commands.get_nowait()
             except queue.Empty:
                 break
-            rebuild |= self.learner.set_hyperparameters(**changes)
+            if self.learner.set_hyperparameters(**changes):
+                rebuild = True
+            else:
+                self._schedule.append({"step": self.learner.step_, "params": dict(changes)})
         if rebuild:
             self.learner.setup(self.task)
             self.runner.reset_loop()
+            self._start_run()
 
     def _advance(self) -> Snapshot | None:
         try:
@@ -184,7 +221,9 @@ class Session:
                     self._apply_commands()
                     self._advance()
             if self.max_steps_per_second > 0:
-                time.sleep(max(0.0, 1.0 / self.max_steps_per_second - time.perf_counter() + started))
+                time.sleep(
+                    max(0.0, 1.0 / self.max_steps_per_second - time.perf_counter() + started)
+                )
 
     def __enter__(self) -> "Session":
         return self

@@ -16,7 +16,9 @@ class RunConfig:
     """Everything a run is a function of.
 
     Exactly one of ``steps`` (learner updates) and ``epochs`` (passes over the training split)
-    sets the budget. ``eval_every`` counts steps (0: evaluate once at the end).
+    sets the budget. ``eval_every`` counts steps (0: evaluate once at the end). ``schedule``
+    lists hyperparameter changes made during the run, ``{"step": s, "params": {...}}``, applied
+    after step ``s`` (how a live run from the lab is replayed).
     """
 
     learner: str
@@ -28,6 +30,7 @@ class RunConfig:
     epochs: int | None = None
     eval_every: int = 50
     eval_samples: int | None = None
+    schedule: list = field(default_factory=list)
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -47,12 +50,23 @@ class RunConfig:
             "epochs": self.epochs,
             "eval_every": self.eval_every,
             "eval_samples": self.eval_samples,
+            "schedule": [dict(change) for change in self.schedule],
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
-        keys = ("learner", "task", "seed", "params", "task_options", "steps", "epochs",
-                "eval_every", "eval_samples")
+        keys = (
+            "learner",
+            "task",
+            "seed",
+            "params",
+            "task_options",
+            "steps",
+            "epochs",
+            "eval_every",
+            "eval_samples",
+            "schedule",
+        )
         return cls(**{k: d[k] for k in keys if k in d})
 
 
@@ -63,7 +77,16 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
     runner = Runner(learner, task, eval_every=config.eval_every, eval_samples=config.eval_samples)
     total = config.steps if config.steps is not None else config.epochs * runner.steps_per_epoch
     bar = _progress_bar(total, f"{config.learner} on {config.task}", progress)
+    changes = {int(c["step"]): c["params"] for c in config.schedule}
+    for params in changes.values():
+        rebuilding = set(params) & set(learner.rebuild_params)
+        if rebuilding:
+            raise ValueError(
+                f"a schedule cannot change {sorted(rebuilding)}: they rebuild the network"
+            )
     for _ in range(total):
+        if learner.step_ in changes:
+            learner.set_hyperparameters(**changes[learner.step_])
         runner.advance()
         bar.update(1)
         if runner.history and learner.step_ == runner.history[-1].step:
@@ -71,16 +94,21 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
     if not runner.history or runner.history[-1].step != learner.step_:
         runner.evaluate()
     bar.close()
+    return make_record(config, runner)
+
+
+def make_record(config: RunConfig, runner: Runner) -> RunRecord:
+    """The record of a run that ``runner`` has done as ``config`` says."""
     record_config = config.to_dict()
     record_config.update(
-        hyperparameters=_jsonable(learner.hyperparameters()),
-        task_info=task.describe(),
+        hyperparameters=_jsonable(runner.learner.hyperparameters()),
+        task_info=runner.task.describe(),
         versions=package_versions(),
     )
     return RunRecord(
         config=record_config,
         metrics=[e.row() for e in runner.history],
-        state=learner.state_dict(),
+        state=runner.learner.state_dict(),
     )
 
 

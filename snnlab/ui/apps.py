@@ -1,0 +1,65 @@
+"""The served apps, as factories: one fresh app per browser tab.
+
+``apps/*.py`` are a few lines over these (for ``panel serve apps/lab.py``); ``snnlab lab``,
+``snnlab compare`` and ``snnlab demo neuron`` serve the same factories on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+
+import panel as pn
+
+APPS = ("lab", "compare", "neuron")
+
+
+def data_root() -> str | None:
+    """The N-MNIST folder the apps offer (``$SNNLAB_NMNIST``), if any."""
+    return os.environ.get("SNNLAB_NMNIST") or None
+
+
+def lab_app():
+    from snnlab.ui.lab import Lab
+
+    lab = Lab(sync_url=True, data_root=data_root())
+    return pn.Column(lab, sizing_mode="stretch_width")
+
+
+def compare_app():
+    from snnlab.ui.compare import Compare
+
+    return Compare(sync_url=True, data_root=data_root())
+
+
+def neuron_app():
+    from snnlab.ui.neuron_demo import NeuronDemo
+
+    return NeuronDemo()
+
+
+FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app}
+
+
+def serve(
+    app: str,
+    *,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    show: bool = True,
+    data: str | None = None,
+    threaded: bool = False,
+):
+    """Serve ``app`` at http://ADDRESS:PORT/ (loopback unless asked otherwise)."""
+    if app not in FACTORIES:
+        raise ValueError(f"unknown app {app!r}; apps: {', '.join(APPS)}")
+    if data is not None:
+        os.environ["SNNLAB_NMNIST"] = str(data)
+    return pn.serve(
+        FACTORIES[app],
+        port=port,
+        address=address,
+        show=show,
+        threaded=threaded,
+        title=f"snnlab {app}",
+        websocket_origin=[f"{address}:{port}", f"localhost:{port}"],
+    )

@@ -1,0 +1,116 @@
+"""Hyperparameter widgets generated from a learner's ``param`` declarations.
+
+The widgets edit a *draft* copy of the learner's parameters, never the learner itself: the
+learner belongs to the session's worker thread. Each change goes to ``Session.set_params`` and
+applies at the next step. Parameters in ``rebuild_params`` (network sizes, weight support) are
+held back until the user confirms the rebuild, because a rebuild starts the weights again.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from snnlab.session import Session
+
+HIDDEN = ("name", "seed")
+
+
+class HyperparameterPanel(pn.viewable.Viewer):
+    """Widgets for every hyperparameter of the session's learner (bounds and docs included)."""
+
+    pending = param.Dict(default={}, doc="Rebuild changes waiting for confirmation.")
+    notice = param.String(default="", doc="Why the last change was refused, if it was.")
+
+    def __init__(self, session: Session, **params):
+        super().__init__(**params)
+        self.session = session
+        cls = type(session.learner)
+        self.rebuild_params = cls.rebuild_params
+        self.names = [k for k in cls.param if k not in HIDDEN]
+        self.draft = cls(**{k: v for k, v in session.learner.hyperparameters().items()})
+        self._reverting = False
+        self.draft.param.watch(self._changed, self.names)
+        self.editor = pn.Param(
+            self.draft.param,
+            parameters=self.names,
+            show_name=False,
+            widgets={k: _widget_for(cls.param[k]) for k in self.names if _widget_for(cls.param[k])},
+            sizing_mode="stretch_width",
+        )
+        self.rebuild_button = pn.widgets.Button(name="Rebuild", button_type="warning")
+        self.cancel_button = pn.widgets.Button(name="Cancel")
+        self.rebuild_button.on_click(lambda _: self.confirm_rebuild())
+        self.cancel_button.on_click(lambda _: self.cancel_rebuild())
+        self.confirm = pn.Column(
+            pn.pane.Markdown(self.param.pending.rx().rx.pipe(_rebuild_text)),
+            pn.Row(self.rebuild_button, self.cancel_button),
+            visible=self.param.pending.rx().rx.pipe(bool),
+        )
+
+    def _changed(self, *events) -> None:
+        if self._reverting:
+            return
+        changes = {e.name: e.new for e in events}
+        rebuild = {k: v for k, v in changes.items() if k in self.rebuild_params}
+        live = {k: v for k, v in changes.items() if k not in self.rebuild_params}
+        if live:
+            try:
+                self.session.set_params(**live)
+                self.notice = ""
+            except ValueError as err:
+                self.notice = str(err)
+                self._revert(live)
+        if rebuild:
+            self.pending = {**self.pending, **rebuild}
+
+    def confirm_rebuild(self) -> None:
+        """Apply the held-back changes: the network is rebuilt from the seed."""
+        if self.pending:
+            self.session.set_params(**self.pending)
+            self.pending = {}
+
+    def cancel_rebuild(self) -> None:
+        """Drop the held-back changes and show the values in force again."""
+        self._revert(self.pending)
+        self.pending = {}
+
+    def _revert(self, names) -> None:
+        self._reverting = True
+        try:
+            self.draft.param.update(**{k: getattr(self.session.learner, k) for k in names})
+        finally:
+            self._reverting = False
+
+    def values(self) -> dict:
+        """The values chosen, less rebuilds still waiting for confirmation (what URLs record)."""
+        return {
+            k: getattr(self.session.learner if k in self.pending else self.draft, k)
+            for k in self.names
+        }
+
+    def __panel__(self):
+        return pn.Column(
+            self.editor,
+            self.confirm,
+            pn.pane.Alert(
+                self.param.notice, alert_type="danger", visible=self.param.notice.rx().rx.pipe(bool)
+            ),
+            sizing_mode="stretch_width",
+        )
+
+
+def _widget_for(declared: param.Parameter):
+    """Typed inputs for numbers: exact values within the bounds, unlike coarse sliders."""
+    if isinstance(declared, param.Integer):
+        return {"type": pn.widgets.IntInput}
+    if isinstance(declared, param.Number):
+        return {"type": pn.widgets.FloatInput}
+    return None
+
+
+def _rebuild_text(pending: dict) -> str:
+    if not pending:
+        return ""
+    names = ", ".join(f"`{k}` → {v}" for k, v in pending.items())
+    return f"Changing {names} rebuilds the network: the weights start again from the seed."

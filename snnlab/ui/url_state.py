@@ -1,0 +1,86 @@
+"""The lab's state in the URL query: learner, task, seed and hyperparameters.
+
+A shared link reproduces a run. Anything in a query can be crafted, so every value is checked
+against the same bounds as the API; a bad value is dropped with a notice that says what was wrong
+and what is allowed, and the default stands. Nothing here raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from snnlab.data import tasks_of_kind
+from snnlab.learners import learner_class, learner_names
+from snnlab.learners.base import parse_hyperparameters
+
+RESERVED = ("learner", "task", "seed")
+
+
+@dataclass
+class LabState:
+    """What a query asks for, after checking; ``problems`` says what was refused and why."""
+
+    learner: str
+    task: str
+    seed: int
+    params: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def lab_tasks(learner: str, available: list[str] | None = None) -> list[str]:
+    """Tasks that ``learner`` can learn (restricted to ``available`` when given)."""
+    names = tasks_of_kind(*learner_class(learner).task_kinds)
+    return [n for n in names if available is None or n in available]
+
+
+def parse_query(
+    query: dict, default_learner: str, default_task: str, available_tasks: list[str] | None = None
+) -> LabState:
+    """Check ``query`` (``{name: text}``) and return the state to start from."""
+    query = {k: (v[0] if isinstance(v, list) else v) for k, v in query.items()}
+    problems = []
+    learner = query.get("learner", default_learner)
+    if learner not in learner_names():
+        problems.append(
+            f"learner {learner!r} is unknown; choose one of {', '.join(learner_names())}"
+        )
+        learner = default_learner
+    tasks = lab_tasks(learner, available_tasks)
+    task = query.get("task", default_task if default_task in tasks else tasks[0])
+    if task not in tasks:
+        problems.append(
+            f"task {task!r} is not available for {learner}; choose one of {', '.join(tasks)}"
+        )
+        task = default_task if default_task in tasks else tasks[0]
+    seed = 0
+    if "seed" in query:
+        try:
+            seed = parse_hyperparameters(learner_class(learner), {"seed": query["seed"]})["seed"]
+        except ValueError as err:
+            problems.append(f"{err}; using seed 0")
+    params = {}
+    for key, text in query.items():
+        if key in RESERVED:
+            continue
+        try:
+            params.update(parse_hyperparameters(learner_class(learner), {key: text}))
+        except ValueError as err:
+            problems.append(f"{err}; using the default")
+    return LabState(learner=learner, task=task, seed=seed, params=params, problems=problems)
+
+
+def to_query(learner: str, task: str, seed: int, params: dict, defaults: dict) -> dict:
+    """The query that reproduces this state (hyperparameters only where not default)."""
+    query = {"learner": learner, "task": task, "seed": str(seed)}
+    for key, value in params.items():
+        if key != "seed" and value != defaults.get(key):
+            query[key] = _text(value)
+    return query
+
+
+def _text(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,23 @@
+"""Live views, each a ``pn.viewable.Viewer`` fed by the Lab with snapshots and evaluations."""
+
+from snnlab.ui.views.base import LiveView
+from snnlab.ui.views.curves import LearningCurveView
+from snnlab.ui.views.membrane import MembraneView
+from snnlab.ui.views.probabilities import ClassProbabilityView
+from snnlab.ui.views.raster import RasterView
+from snnlab.ui.views.weights import WeightHistogramView
+
+#: the slot each learner fills with views of its own (beside the shared ones)
+LEARNER_VIEWS: dict[str, tuple[type[LiveView], ...]] = {
+    "readout": (ClassProbabilityView,),
+}
+
+__all__ = [
+    "LEARNER_VIEWS",
+    "ClassProbabilityView",
+    "LearningCurveView",
+    "LiveView",
+    "MembraneView",
+    "RasterView",
+    "WeightHistogramView",
+]

@@ -1,0 +1,86 @@
+"""The lab in headless Chromium, served on 127.0.0.1: play, live change, pause, reset, bad URL."""
+
+import time
+
+import numpy as np
+import pytest
+
+from browser import ROWS_JS, served, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def rows(page, *columns):
+    return page.evaluate(ROWS_JS, list(columns))
+
+
+def test_lab_plays_changes_live_pauses_and_resets(chromium):
+    from snnlab.ui.lab import Lab
+
+    with served(lambda: Lab(sync_url=True)) as (url, labs):
+        page = chromium.new_page()
+        page.goto(url)
+        play = page.get_by_role("button", name="Play")
+        play.wait_for(timeout=60_000)
+        lab = labs[0]
+        initial = lab.session.learner.state_dict()
+        assert rows(page, "loss") == 0
+
+        play.click()
+        assert wait_until(lambda: rows(page, "time", "neuron") > 0 and rows(page, "loss") > 5)
+        assert lab.session.state == "playing"
+
+        # a live change while running reaches the session's learner, the run goes on
+        lr_input = page.get_by_label("Lr").first
+        lr_input.fill("0.01")
+        lr_input.press("Enter")
+        assert wait_until(lambda: lab.session.learner.lr == 0.01)
+        steps = lab.session.learner.step_
+        assert wait_until(lambda: lab.session.learner.step_ > steps)
+        assert wait_until(lambda: "lr=0.01" in page.evaluate("window.location.href"))
+
+        page.get_by_role("button", name="Pause").click()
+        assert wait_until(lambda: lab.session.state == "paused")
+        paused_at = lab.session.learner.step_
+        time.sleep(0.5)
+        assert lab.session.learner.step_ == paused_at
+
+        page.get_by_role("button", name="Reset").click()
+        def back_to_initial():
+            state = lab.session.learner.state_dict()
+            return all(np.array_equal(initial[k], state[k]) for k in initial)
+
+        assert wait_until(back_to_initial)
+        assert lab.session.state == "paused"
+        page.close()
+
+
+def test_crafted_bad_url_shows_notice_and_defaults(chromium):
+    from snnlab.ui.lab import Lab
+
+    with served(lambda: Lab(sync_url=True)) as (url, labs):
+        page = chromium.new_page()
+        page.goto(url + "?learner=readout&lr=1e9&seed=-4&batch_size=abc")
+        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+        notice = page.get_by_text("Some link settings were refused")
+        notice.wait_for(timeout=10_000)
+        text = notice.inner_text()
+        assert "lr" in text and "seed" in text and "batch_size" in text
+        learner = labs[0].session.learner
+        assert learner.lr == type(learner).param["lr"].default
+        assert learner.seed == 0
+        page.close()
+
+
+def test_closing_the_tab_stops_the_session_thread(chromium):
+    from snnlab.ui.lab import Lab
+
+    with served(lambda: Lab()) as (url, labs):
+        page = chromium.new_page()
+        page.goto(url)
+        page.get_by_role("button", name="Play").click()
+        lab = labs[0]
+        assert wait_until(lambda: lab.session.learner.step_ > 0)
+        page.close()
+        assert wait_until(lambda: lab.session.state == "stopped", timeout=60)
+        assert wait_until(lambda: not lab.session.thread.is_alive())
