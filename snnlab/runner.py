@@ -7,6 +7,7 @@ training split drawn from ``(seed, epoch)``, so a run is a function of its confi
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +67,8 @@ class Runner:
         self._batches = self._epoch_batches(0)
         self._losses: list[float] = []
         self._good_state = self.learner.state_dict()
+        #: (step, sample indices) of the most recent batches, newest last: which inputs were seen
+        self.recent_batches: deque = deque(maxlen=1000)
 
     def _epoch_batches(self, epoch: int):
         seed = np.random.SeedSequence([self.learner.seed, epoch]).generate_state(1)[0]
@@ -85,6 +88,7 @@ class Runner:
             self._batches = self._epoch_batches(self._epoch)
             batch = next(self._batches)
         snapshot = self.learner.step(batch)
+        self.recent_batches.append((snapshot.step, batch.index))
         if not (snapshot.is_finite() and self.learner.is_finite()):
             bad_step = snapshot.step
             self.learner.load_state_dict(self._good_state)

@@ -21,7 +21,7 @@ def wait_for(condition, timeout=10.0):
 
 @pytest.fixture
 def session():
-    s = Session(learners.make("readout", lr=0.5, seed=0), toy_classification(), max_snapshots=8)
+    s = Session(learners.make("readout", lr=2.0, seed=0), toy_classification(), max_snapshots=8)
     yield s
     s.stop()
 
@@ -61,7 +61,7 @@ def test_bad_live_change_is_refused_and_changes_nothing(session):
         session.set_params(lr=float("nan"))
     with pytest.raises(ValueError, match="no parameter"):
         session.set_params(learning_rate=0.1)
-    assert session.learner.lr == 0.5
+    assert session.learner.lr == 2.0
 
 
 def test_reset_restores_initial_weights_and_new_seed_changes_them(session):

@@ -1,8 +1,11 @@
 """``readout``: multinomial logistic regression on spike counts — the non-spiking reference.
 
-Every spiking learner is compared with this one. Features are per-input spike counts summed over
-time, ``f = log(1 + Σ_t x_t)`` (``features="log-counts"``, the default: event counts are heavy
-tailed and the log makes one bright pixel weigh less) or the raw counts.
+Every spiking learner is compared with this one. Raw features are per-input spike counts summed
+over time, ``c = log(1 + Σ_t x_t)`` (``features="log-counts"``, the default: event counts are heavy
+tailed and the log makes one bright pixel weigh less) or the raw counts. They are standardised
+with the training split's per-input mean and standard deviation and divided by ``sqrt(n_inputs)``,
+``f = (c - mean_) / (std_ sqrt(n_inputs))``, so ``‖f‖² ≈ 1`` whatever the sensor size and one
+learning rate suits every task.
 
 Model: ``p(y | f) = softmax(W f + b)``, ``W`` ``(n_classes, n_inputs)``, ``b`` ``(n_classes,)``.
 Update: one SGD step on the mean cross-entropy of the batch plus ``½ l2 ‖W‖²``:
@@ -38,9 +41,11 @@ class Readout(Learner):
     rebuild_params = ("features",)
     snapshot_scalars = ("loss", "train_accuracy")
     snapshot_arrays = ("raster_input", "weights_output", "proba")
-    state_names = ("W_", "b_")
+    state_names = ("W_", "b_", "mean_", "scale_")
 
-    lr = param.Number(default=0.05, bounds=(0.0, 10.0), doc="SGD learning rate.")
+    # 8.0 did best of {0.5, 1, 2, 4, 8} after 200 steps on a held-out fifth of the training
+    # splits of digits-events and N-MNIST (features have unit norm, so large steps are stable).
+    lr = param.Number(default=8.0, bounds=(0.0, 100.0), doc="SGD learning rate.")
     l2 = param.Number(default=1e-4, bounds=(0.0, 1.0), doc="L2 penalty on the weights.")
     features = param.Selector(
         default="log-counts",
@@ -50,15 +55,21 @@ class Readout(Learner):
 
     def _init_state(self, task: Task) -> None:
         rng = np.random.default_rng(self.seed)
-        scale = 0.01
-        self.W_ = rng.normal(0.0, scale, size=(task.n_outputs, task.n_inputs))
+        self.W_ = rng.normal(0.0, 0.01, size=(task.n_outputs, task.n_inputs))
         self.b_ = np.zeros(task.n_outputs)
+        counts = spike_count_features(task.train.x, self.features, time_axis=1)
+        self.mean_ = counts.mean(axis=0)
+        std = counts.std(axis=0)
+        self.scale_ = 1.0 / (np.where(std > 0, std, 1.0) * np.sqrt(task.n_inputs))
+
+    def _standardise(self, x: np.ndarray, time_axis: int) -> np.ndarray:
+        return (spike_count_features(x, self.features, time_axis) - self.mean_) * self.scale_
 
     def _proba(self, features: np.ndarray) -> np.ndarray:
         return softmax(features @ self.W_.T + self.b_)
 
     def _update(self, batch: Batch) -> tuple[dict, dict]:
-        features = spike_count_features(batch.x, self.features, time_axis=0)
+        features = self._standardise(batch.x, time_axis=0)
         labels = np.asarray(batch.y, dtype=np.int64)
         proba = self._proba(features)
         n = len(labels)
@@ -83,7 +94,7 @@ class Readout(Learner):
             raise ValueError(
                 f"readout expects inputs (n_samples, T, {self.task_.n_inputs}), got {X.shape}"
             )
-        return self._proba(spike_count_features(X, self.features, time_axis=1))
+        return self._proba(self._standardise(X, time_axis=1))
 
     def weights(self) -> dict[str, np.ndarray]:
         return {"output": self.W_}

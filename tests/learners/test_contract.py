@@ -13,7 +13,8 @@ from toy_tasks import TOY_TASKS
 
 # Settings that make each learner learn its toy task within a few dozen steps.
 TOY_PARAMS = {
-    "readout": {"lr": 0.5},
+    "readout": {"lr": 2.0},
+    "ep": {"batch_size": 8},
 }
 NAMES = learners.learner_names()
 
