@@ -27,7 +27,7 @@ def load_regression_diabetes(*, test_fraction: float = 0.2, seed: int = 0) -> Ta
     x, y = load_diabetes(return_X_y=True, scaled=False)
     y = y.reshape(-1, 1)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = max(1, int(round(test_fraction * len(x))))
+    n_test = max(1, round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
     x_mean, x_std = x[train].mean(axis=0), x[train].std(axis=0)
     y_mean, y_std = y[train].mean(axis=0), y[train].std(axis=0)

@@ -200,10 +200,10 @@ def main(argv: list[str]) -> int:
     task = load_task(args.task, **options)
     seeds = list(range(args.seeds))
     notes = [
-        f"{len(task.train)} training / {len(task.test)} test samples, "
-        f"{args.n_steps} windows; mean ± std over seeds {seeds}.",
-        "EP: input_encoding=windows, batch_mode=sequential, prior_var 10 (Gaussian) / "
-        "prior P(+1) 0.5 (binary), probit tau 1, probabilistic prediction.",
+        (f"{len(task.train)} training / {len(task.test)} test samples, "
+         f"{args.n_steps} windows; mean ± std over seeds {seeds}."),
+        ("EP: input_encoding=windows, batch_mode=sequential, prior_var 10 (Gaussian) / "
+         "prior P(+1) 0.5 (binary), probit tau 1, probabilistic prediction."),
     ]
     if "wp" not in learners.learner_names():
         notes.append("WP: not registered in this build, skipped.")

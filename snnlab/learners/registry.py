@@ -6,6 +6,7 @@ import importlib
 
 LEARNERS: dict[str, str] = {
     "readout": "snnlab.learners.readout:Readout",
+    "ep": "snnlab.learners.ep:EP",
 }
 
 
