@@ -72,7 +72,15 @@ COMMON_ARRAYS = (
     "posterior_mean",
     "posterior_std",
     "posterior_probs",
+    "marginal_mean",
+    "marginal_std",
+    "marginal_probs",
+    "test_uncertainty",
+    "test_error",
 )
+MARGINAL_NEURONS = 10  # first-layer neurons whose incoming marginals every snapshot carries
+UNCERTAINTY_SAMPLES = 100  # test samples whose predictive uncertainty the views show
+UNCERTAINTY_EVERY = 10  # steps between two uncertainty passes (a moment pass over the samples)
 
 
 class LayerWidths(param.Tuple):
@@ -305,6 +313,7 @@ class EP(Learner):
             self.w_var_ = np.maximum(probs @ self.support_**2 - self.w_mean_**2, 0.0)
         self.noise_alpha_ = np.full(task.n_outputs, NOISE_ALPHA0)
         self.noise_beta_ = np.full(task.n_outputs, (NOISE_ALPHA0 - 1.0) * float(self.noise_var))
+        self._uncertainty = None
         n_show = min(n_weights, MAX_SNAPSHOT_VALUES)
         self.snapshot_index_ = np.linspace(0, n_weights - 1, n_show).astype(np.int64)
 
@@ -479,13 +488,44 @@ class EP(Learner):
         hidden = layers[0]["mean"] if len(layers) > 1 else np.zeros((0, 0))
         index = self.snapshot_index_
         probs = np.exp(self.log_probs_[index]) if len(self.support_) else np.zeros((len(index), 0))
+        first = layers[0]
+        rows = np.linspace(0, len(first["mean"]) - 1, min(MARGINAL_NEURONS, len(first["mean"])))
+        rows = rows.astype(np.int64)
+        n_support = len(self.support_)
+        marginal_probs = (first["probs"][rows] if n_support
+                          else np.zeros((len(rows), first["mean"].shape[1], 0)))
         return {
+            "marginal_mean": first["mean"][rows].astype(np.float32),
+            "marginal_std": np.sqrt(first["var"][rows]).astype(np.float32),
+            "marginal_probs": marginal_probs.astype(np.float32),
+            **self._uncertainty_arrays(),
             "weights_hidden": _rows_within(hidden).astype(np.float32),
             "weights_output": _rows_within(layers[-1]["mean"]).astype(np.float32),
             "posterior_mean": self.w_mean_[index].astype(np.float32),
             "posterior_std": np.sqrt(self.w_var_[index]).astype(np.float32),
             "posterior_probs": probs.astype(np.float32),
         }
+
+    def _uncertainty_arrays(self) -> dict:
+        """Predictive uncertainty and error of the first test samples, refreshed now and then.
+
+        Classification: entropy of the predictive class distribution (nats) and 1 where the
+        prediction is wrong. Regression: predictive standard deviation and absolute error.
+        """
+        if self.step_ % UNCERTAINTY_EVERY == 0 or self._uncertainty is None:
+            data = self.task_.test
+            x, y = data.x[:UNCERTAINTY_SAMPLES], np.asarray(data.y[:UNCERTAINTY_SAMPLES])
+            if self.task_.kind == "classification":
+                proba = self.predict_proba(x)
+                uncertainty = -(proba * np.log(np.clip(proba, 1e-12, 1.0))).sum(axis=1)
+                error = (proba.argmax(axis=1) != y).astype(np.float32)
+            else:
+                mean, var = self.predict_distribution(x)
+                uncertainty = np.sqrt(var).mean(axis=1)
+                error = np.abs(mean - y.reshape(mean.shape)).mean(axis=1)
+            self._uncertainty = {"test_uncertainty": uncertainty.astype(np.float32),
+                                 "test_error": np.asarray(error, dtype=np.float32)}
+        return self._uncertainty
 
     def partial_fit(self, X, y, classes=None) -> EP:
         """One update on sample-first ``X``: event counts of the task, or a 2-D input array.

@@ -155,3 +155,19 @@ def test_lab_steps_and_draws_without_a_server():
     finally:
         lab.close()
     assert lab.session.state == "stopped"
+
+
+def test_neuron_demo_redraws_when_a_slider_moves():
+    from snnlab.ui.neuron_demo import NeuronDemo
+
+    demo = NeuronDemo()
+    demo.__panel__()
+    before = demo.pipe.data
+    demo.model.threshold = 0.2
+    after = demo.pipe.data
+    assert demo.redraws == 2
+    assert after["lif_spikes"].sum() > before["lif_spikes"].sum()
+    assert np.array_equal(after["input_raster"], before["input_raster"])  # same seed, same inputs
+    demo.model.param.update(input_rate=0.0, noise=0.0)
+    silent = demo.pipe.data
+    assert silent["input_count"].sum() == 0 and silent["lif_spikes"].sum() == 0

@@ -2,6 +2,7 @@
 
 from snnlab.ui.views.base import LiveView
 from snnlab.ui.views.curves import LearningCurveView
+from snnlab.ui.views.ep import MarginalsView, PosteriorHistogramView, UncertaintyView
 from snnlab.ui.views.membrane import MembraneView
 from snnlab.ui.views.probabilities import ClassProbabilityView
 from snnlab.ui.views.raster import RasterView
@@ -10,6 +11,7 @@ from snnlab.ui.views.weights import WeightHistogramView
 #: the slot each learner fills with views of its own (beside the shared ones)
 LEARNER_VIEWS: dict[str, tuple[type[LiveView], ...]] = {
     "readout": (ClassProbabilityView,),
+    "ep": (MarginalsView, PosteriorHistogramView, UncertaintyView, ClassProbabilityView),
 }
 
 __all__ = [
