@@ -28,6 +28,7 @@ TASK_KINDS: dict[str, str] = {
     "spike-xor": "spike-train",
     "spike-pattern": "spike-train",
     "regression-sine": "regression",
+    "regression-diabetes": "regression",
 }
 
 

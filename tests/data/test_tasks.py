@@ -201,3 +201,9 @@ def test_regression_noise_is_seeded_and_only_on_training_targets():
     )
     with pytest.raises(ValueError, match="target must be one of"):
         load_task("regression-sine", target="cosine")
+
+
+def test_every_registered_task_declares_its_kind():
+    from snnlab.data.registry import TASK_KINDS, TASKS
+
+    assert set(TASKS) == set(TASK_KINDS)
