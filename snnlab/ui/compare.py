@@ -179,7 +179,7 @@ class Compare(pn.viewable.Viewer):
         buttons = []
         for label, action in (("Play", self.play), ("Pause", self.pause), ("Step", self.step),
                               ("Reset", self.reset)):
-            b = pn.widgets.Button(name=label, width=70)
+            b = pn.widgets.Button(label=label, width=70)
             b.on_click(lambda _, act=action: act())
             buttons.append(b)
         return pn.Column(

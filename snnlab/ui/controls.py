@@ -38,8 +38,8 @@ class HyperparameterPanel(pn.viewable.Viewer):
             widgets={k: _widget_for(cls.param[k]) for k in self.names if _widget_for(cls.param[k])},
             sizing_mode="stretch_width",
         )
-        self.rebuild_button = pn.widgets.Button(name="Rebuild", button_type="warning")
-        self.cancel_button = pn.widgets.Button(name="Cancel")
+        self.rebuild_button = pn.widgets.Button(label="Rebuild", button_type="warning")
+        self.cancel_button = pn.widgets.Button(label="Cancel")
         self.rebuild_button.on_click(lambda _: self.confirm_rebuild())
         self.cancel_button.on_click(lambda _: self.cancel_rebuild())
         self.confirm = pn.Column(

@@ -168,7 +168,7 @@ class Lab(pn.viewable.Viewer):
             ("Reset", self.reset, "default"),
             ("New seed", self.new_seed, "light"),
         ):
-            button = pn.widgets.Button(name=label, button_type=kind, width=60)
+            button = pn.widgets.Button(label=label, button_type=kind, width=60)
             button.on_click(lambda _, act=action: act())
             buttons[label] = button
         self.buttons = buttons

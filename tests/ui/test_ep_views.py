@@ -39,7 +39,7 @@ def test_ep_views_show_the_learners_posterior(weight_kind):
     counts, _ = histograms.pipes["posterior std"].data
     assert counts.sum() == frames[-1].arrays["posterior_std"].size
     if weight_kind == "ternary":
-        assert histograms.pipes["max probability"].data[0].sum() == len(frames[-1].arrays["posterior_probs"])
+        assert histograms.pipes["max probability (discrete weights)"].data[0].sum() == len(frames[-1].arrays["posterior_probs"])
 
     uncertainty = UncertaintyView.for_task(task)
     uncertainty.push(frames, [])

@@ -78,6 +78,12 @@ def test_weight_histogram_counts_every_weight():
     assert counts.sum() == 300 and len(edges) == view.bins + 1
 
 
+def test_weight_histogram_skips_a_declared_but_empty_layer():
+    view = WeightHistogramView(layers=("weights_hidden", "weights_output"))
+    view.push([frame(1, weights_hidden=np.zeros((0, 0)), weights_output=np.ones((2, 3)))], [])
+    assert view.layer == "weights_output" and view.pipe.data[0].sum() == 6
+
+
 def test_learning_curves_append_rows_and_lose_none():
     view = LearningCurveView(kind="classification")
     view.push([frame(1), frame(2), frame(3)], [Evaluation(2, 0.1, {"test_accuracy": 0.5})])

@@ -15,7 +15,7 @@ import param
 
 from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
 
-IMAGE_OPTS = dict(cmap="RdBu_r", colorbar=True, responsive=True, min_height=220, toolbar="above",
+IMAGE_OPTS = dict(colorbar=True, framewise=True, responsive=True, min_height=220, toolbar="above",
                   xaxis=None, yaxis=None)
 
 
@@ -65,13 +65,14 @@ class MarginalsView(LiveView):
         return (band * hv.Curve((rank, mean), "rank", "mean").opts(color="#4c72b0")).opts(
             hv.opts.Curve(**PLOT_OPTS, title="mean ± std, sorted by mean", framewise=True))
 
-    def _maps_plot(self, data):
-        first, second, label = data
-        bounds = (0, 0, first.shape[1], first.shape[0])
-        left = hv.Image(first[::-1], bounds=bounds, label=label).opts(title=label, **IMAGE_OPTS)
-        right = hv.Image(second[::-1], bounds=bounds, label="std").opts(title="posterior std",
-                                                                         **{**IMAGE_OPTS, "cmap": "viridis"})
-        return (left + right).opts(shared_axes=False)
+    def _map_plot(self, which: int):
+        """One sensor map from the maps pipe: 0 the mean (or a support probability), 1 the std."""
+        def plot(data):
+            image, label = (data[0], data[2]) if which == 0 else (data[1], "posterior std")
+            bounds = (0, 0, image.shape[1], image.shape[0])
+            cmap = "RdBu_r" if which == 0 else "viridis"
+            return hv.Image(image[::-1], bounds=bounds).opts(title=label, cmap=cmap, **IMAGE_OPTS)
+        return plot
 
     def _draw(self, frames, evaluations):
         mean = latest(frames, "marginal_mean")
@@ -104,8 +105,9 @@ class MarginalsView(LiveView):
         return self._layout(controls,
                             pn.pane.HoloViews(dynamic(self._sorted_plot, self.sorted_pipe),
                                               sizing_mode="stretch_width"),
-                            pn.pane.HoloViews(dynamic(self._maps_plot, self.maps_pipe),
-                                              sizing_mode="stretch_width"))
+                            pn.Row(*[pn.pane.HoloViews(dynamic(self._map_plot(k), self.maps_pipe),
+                                                       sizing_mode="stretch_width") for k in (0, 1)],
+                                   sizing_mode="stretch_width"))
 
 
 class PosteriorHistogramView(LiveView):
@@ -117,7 +119,7 @@ class PosteriorHistogramView(LiveView):
         super().__init__(title=params.pop("title", "Posterior over all weights"), **params)
         empty = (np.zeros(1), np.array([0.0, 1.0]))
         self.pipes = {name: hv.streams.Pipe(data=empty)
-                      for name in ("posterior mean", "posterior std", "max probability")}
+                      for name in ("posterior mean", "posterior std", "max probability (discrete weights)")}
 
     def _plot(self, name):
         def plot(data):
@@ -134,7 +136,7 @@ class PosteriorHistogramView(LiveView):
         self.pipes["posterior mean"].send(np.histogram(mean, bins=40))
         self.pipes["posterior std"].send(np.histogram(std, bins=40))
         if probs is not None and probs.size:
-            self.pipes["max probability"].send(np.histogram(probs.max(axis=1), bins=20, range=(0, 1)))
+            self.pipes["max probability (discrete weights)"].send(np.histogram(probs.max(axis=1), bins=20, range=(0, 1)))
 
     def __panel__(self):
         return self._layout(pn.Row(*[pn.pane.HoloViews(dynamic(self._plot(n), p), sizing_mode="stretch_width")

@@ -37,6 +37,9 @@ class WeightHistogramView(LiveView):
             w = latest(frames, name)
             if w is not None:
                 self._last[name] = w
+        if self._last.get(self.layer, np.zeros(0)).size == 0:
+            # a declared layer can be empty (no hidden layer): show one that has weights
+            self.layer = next((n for n, w in self._last.items() if w.size), self.layer)
         self._redraw()
 
     def _redraw(self, *_):
