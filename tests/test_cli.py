@@ -1,0 +1,89 @@
+"""The command line: train writes a replayable record; bad input exits 2 with one clear line."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snnlab.cli import main
+from snnlab.record import read_record
+
+NMNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist"
+
+
+def test_train_writes_a_record_that_replays(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--learner", "readout", "--task", "digits-events", "--steps", "30",
+                 "--eval-every", "10", "--seed", "3", "--param", "lr=2", "--out", str(out),
+                 "--quiet"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["step"] == 30
+    record = read_record(out)
+    assert record.config["seed"] == 3 and record.config["params"] == {"lr": 2.0}
+    assert [row["step"] for row in record.metrics] == [10, 20, 30]
+    assert {"loss", "train_accuracy", "test_accuracy", "test_log_likelihood", "ece"} <= set(
+        record.metrics[-1])
+    with np.load(out / "state.npz", allow_pickle=False) as state:
+        assert state["W_"].shape == (10, 2312)
+    assert main(["replay", str(out), "--quiet"]) == 0
+    assert "reproduced: 3 evaluations" in capsys.readouterr().out
+
+
+def test_replay_notices_a_tampered_record(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--learner", "readout", "--task", "digits-events", "--steps", "10",
+          "--eval-every", "5", "--out", str(out), "--quiet"])
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    header, first = metrics[0].split(","), metrics[1].split(",")
+    first[header.index("test_accuracy")] = "0.987654"
+    (out / "metrics.csv").write_text("\n".join([metrics[0], ",".join(first), *metrics[2:]]) + "\n")
+    assert main(["replay", str(out), "--quiet"]) == 1
+    assert "NOT reproduced" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not NMNIST.is_dir(), reason=f"real N-MNIST recordings not found at {NMNIST}")
+def test_readout_beats_chance_on_real_nmnist(tmp_path, capsys):
+    code = main(["train", "--learner", "readout", "--task", "nmnist", "--data", str(NMNIST),
+                 "--steps", "200", "--eval-every", "200", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    final = read_record(tmp_path).final()
+    assert final["test_accuracy"] >= 0.6  # chance is 0.1
+
+
+def test_readout_beats_chance_on_the_sample_data(tmp_path):
+    assert main(["train", "--learner", "readout", "--task", "digits-events", "--steps", "200",
+                 "--eval-every", "200", "--out", str(tmp_path), "--quiet"]) == 0
+    assert read_record(tmp_path).final()["test_accuracy"] >= 0.6
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--learner", "nope", "--task", "digits-events", "--steps", "1"], "unknown learner 'nope'"),
+    (["train", "--learner", "readout", "--task", "nope", "--steps", "1"], "unknown task 'nope'"),
+    (["train", "--learner", "readout", "--task", "digits-events", "--steps", "1",
+      "--param", "lr=1e9"], "parameter 'lr'"),
+    (["train", "--learner", "readout", "--task", "digits-events", "--steps", "1",
+      "--param", "lr=nan"], "parameter 'lr'"),
+    (["train", "--learner", "readout", "--task", "digits-events", "--steps", "1",
+      "--param", "momentum=0.9"], "no parameter 'momentum'"),
+    (["train", "--learner", "readout", "--task", "nmnist", "--data", "/no/such/folder",
+      "--steps", "1"], "data folder /no/such/folder does not exist"),
+    (["train", "--learner", "readout", "--task", "digits-events", "--steps", "0"], "at least 1"),
+    (["replay", "/no/such/run"], "does not exist"),
+])
+def test_bad_arguments_exit_2_with_one_clear_line(argv, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "snnlab.cli", *argv, "--out", str(tmp_path)]
+                            if argv[0] == "train" else [sys.executable, "-m", "snnlab.cli", *argv],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_import_snnlab_does_not_import_panel():
+    code = "import sys, snnlab; snnlab.learners.make('readout'); print('panel' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False"
