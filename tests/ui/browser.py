@@ -72,3 +72,17 @@ ROWS_JS = """(columns) => {
   }
   return total;
 }"""
+
+
+# Row counts of every ColumnDataSource on the page (one per drawn glyph).
+SOURCE_ROWS_JS = """() => {
+  const rows = [];
+  for (const doc of window.Bokeh.documents) {
+    for (const model of doc.all_models) {
+      if (model.type === "ColumnDataSource" || (model.data && model.selected && model.get_length)) {
+        rows.push(model.get_length() || 0);
+      }
+    }
+  }
+  return rows;
+}"""
