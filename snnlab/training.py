@@ -88,6 +88,8 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
         if learner.step_ in changes:
             learner.set_hyperparameters(**changes[learner.step_])
         runner.advance()
+        if getattr(learner, "converged_", False):
+            break
         bar.update(1)
         if runner.history and learner.step_ == runner.history[-1].step:
             bar.set_postfix(_short(runner.history[-1].values), refresh=False)

@@ -243,62 +243,120 @@ def _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa, scale, lr, per_
             continue
         self_col = jj - (n_pre - n_hid) if jj < n_pre else -1
         for r in range(row0, row0 + n_sub):
-            for i in range(n_post):
-                acc[i] = 0.0
-                esum[i] = 0.0
-            for k in range(n_comp):
-                if last[k, jj] < 0 or t - last[k, jj] > keep:
-                    continue
-                e = traces[k, r]
-                dk = delta[k]
-                if jj == n_pre:
-                    if r == n_rows - 2:
-                        for i in range(n_post):
-                            e[i] = kappa * e[i] + scale * (dk[i] * fb_drive[k, i])
-                    else:
-                        for i in range(n_post):
-                            e[i] = kappa * e[i] + scale * dk[i]
-                elif active[k, jj] != 0:
-                    f = phi[k, r]
-                    for i in range(n_post):
-                        e[i] = kappa * e[i] + scale * (dk[i] * f)
-                else:
-                    for i in range(n_post):
-                        e[i] = kappa * e[i]
-                if self_col >= 0:
-                    e[self_col] = 0.0
-                wk = weights[k]
-                if rule == GEM:
-                    for i in range(n_post):
-                        acc[i] += wk * e[i]
-                else:
-                    for i in range(n_hid, n_post):
-                        acc[i] += wk * e[i]
-                    if rule == IW:
-                        for i in range(n_hid):
-                            esum[i] += e[i]
-                    else:
-                        sig = lbar[k]
-                        bn = baseline_num[k, r]
-                        bd = baseline_den[k, r]
-                        for i in range(n_hid):
-                            sq = e[i] * e[i]
-                            bn[i] = beta * bn[i] + sq * sig
-                            bd[i] = beta * bd[i] + sq
-                            acc[i] += inv_k * ((sig - bn[i] / (bd[i] + eps)) * e[i])
-            if rule == IW:
-                bn = baseline_num[0, r]
-                bd = baseline_den[0, r]
-                for i in range(n_hid):
-                    sq = esum[i] * esum[i]
-                    bn[i] = beta * bn[i] + sq * ell
-                    bd[i] = beta * bd[i] + sq
-                    acc[i] = (ell - bn[i] / (bd[i] + eps)) * esum[i]
-            for i in range(n_post):
-                update[r, i] += acc[i]
+            if rule == GEM:
+                _gem_row(r, jj, t, n_pre, n_rows, kappa, scale, keep, self_col, weights, phi,
+                         active, fb_drive, delta, last, traces, acc)
+            else:
+                _variational_row(r, jj, t, n_pre, n_rows, n_hid, rule, kappa, scale, beta, keep,
+                                 self_col, weights, ell, lbar, phi, active, fb_drive, delta,
+                                 last, traces, baseline_num, baseline_den, acc, esum, inv_k, eps)
+            up = update[r]
             if per_step:
+                th = theta[r]
                 for i in range(n_post):
-                    theta[r, i] += lr * acc[i]
+                    a = acc[i]
+                    up[i] += a
+                    th[i] += lr * a
+            else:
+                for i in range(n_post):
+                    up[i] += acc[i]
+
+
+@njit(cache=True, nogil=True)
+def _gem_row(r, jj, t, n_pre, n_rows, kappa, scale, keep, self_col, weights, phi, active,
+             fb_drive, delta, last, traces, acc):
+    """GEM on row ``r``: advance every live compartment's trace and set
+    ``acc = sum_k omega^k e^k`` (one fused pass per compartment)."""
+    n_comp, _, n_post = traces.shape
+    first = True
+    for k in range(n_comp):
+        if last[k, jj] < 0 or t - last[k, jj] > keep:
+            continue
+        e = traces[k, r]
+        dk = delta[k]
+        wk = weights[k]
+        if jj == n_pre:
+            if r == n_rows - 2:
+                fb = fb_drive[k]
+                for i in range(n_post):
+                    e[i] = kappa * e[i] + scale * (dk[i] * fb[i])
+            else:
+                for i in range(n_post):
+                    e[i] = kappa * e[i] + scale * dk[i]
+        elif active[k, jj] != 0:
+            f = scale * phi[k, r]
+            for i in range(n_post):
+                e[i] = kappa * e[i] + dk[i] * f
+        else:
+            for i in range(n_post):
+                e[i] = kappa * e[i]
+        if self_col >= 0:
+            e[self_col] = 0.0
+        if first:
+            for i in range(n_post):
+                acc[i] = wk * e[i]
+            first = False
+        else:
+            for i in range(n_post):
+                acc[i] += wk * e[i]
+    if first:
+        for i in range(n_post):
+            acc[i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _variational_row(r, jj, t, n_pre, n_rows, n_hid, rule, kappa, scale, beta, keep, self_col,
+                     weights, ell, lbar, phi, active, fb_drive, delta, last, traces, baseline_num,
+                     baseline_den, acc, esum, inv_k, eps):
+    """IW / MB / MB1 on row ``r``: traces, baselines and ``acc`` (see :func:`_update_block`)."""
+    n_comp, _, n_post = traces.shape
+    for i in range(n_post):
+        acc[i] = 0.0
+        esum[i] = 0.0
+    for k in range(n_comp):
+        if last[k, jj] < 0 or t - last[k, jj] > keep:
+            continue
+        e = traces[k, r]
+        dk = delta[k]
+        if jj == n_pre:
+            if r == n_rows - 2:
+                for i in range(n_post):
+                    e[i] = kappa * e[i] + scale * (dk[i] * fb_drive[k, i])
+            else:
+                for i in range(n_post):
+                    e[i] = kappa * e[i] + scale * dk[i]
+        elif active[k, jj] != 0:
+            f = phi[k, r]
+            for i in range(n_post):
+                e[i] = kappa * e[i] + scale * (dk[i] * f)
+        else:
+            for i in range(n_post):
+                e[i] = kappa * e[i]
+        if self_col >= 0:
+            e[self_col] = 0.0
+        wk = weights[k]
+        for i in range(n_hid, n_post):
+            acc[i] += wk * e[i]
+        if rule == IW:
+            for i in range(n_hid):
+                esum[i] += e[i]
+        else:
+            sig = lbar[k]
+            bn = baseline_num[k, r]
+            bd = baseline_den[k, r]
+            for i in range(n_hid):
+                sq = e[i] * e[i]
+                bn[i] = beta * bn[i] + sq * sig
+                bd[i] = beta * bd[i] + sq
+                acc[i] += inv_k * ((sig - bn[i] / (bd[i] + eps)) * e[i])
+    if rule == IW:
+        bn = baseline_num[0, r]
+        bd = baseline_den[0, r]
+        for i in range(n_hid):
+            sq = esum[i] * esum[i]
+            bn[i] = beta * bn[i] + sq * ell
+            bd[i] = beta * bd[i] + sq
+            acc[i] = (ell - bn[i] / (bd[i] + eps)) * esum[i]
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -16,8 +16,11 @@ TASKS: dict[str, str] = {
     "nmnist": "snnlab.data.nmnist:load_nmnist",
     "spike-xor": "snnlab.data.spike_xor:load_spike_xor",
     "spike-pattern": "snnlab.data.spike_pattern:load_spike_pattern",
+    "prediction": "snnlab.data.prediction:load_prediction",
     "regression-sine": "snnlab.data.regression:load_regression_sine",
     "regression-diabetes": "snnlab.data.diabetes:load_regression_diabetes",
+    "pde-poisson1d": "snnlab.data.pde:load_pde_poisson1d",
+    "pde-heat1d": "snnlab.data.pde:load_pde_heat1d",
 }
 
 # What each task yields (see snnlab.data.task.KINDS), known before loading it: the lab offers a
@@ -27,8 +30,11 @@ TASK_KINDS: dict[str, str] = {
     "nmnist": "classification",
     "spike-xor": "spike-train",
     "spike-pattern": "spike-train",
+    "prediction": "spike-train",
     "regression-sine": "regression",
     "regression-diabetes": "regression",
+    "pde-poisson1d": "pde",
+    "pde-heat1d": "pde",
 }
 
 

@@ -7,7 +7,10 @@ writes its output (by default under ``docs/results/<name>/``).
 import importlib
 
 EXPERIMENTS: dict[str, str] = {
+    "wp-estimators": "snnlab.experiments.wp_estimators",
     "ep-passes": "snnlab.experiments.ep_passes",
+    "normad-convergence": "snnlab.experiments.normad_convergence",
+    "gem-samples": "snnlab.experiments.gem_samples",
 }
 
 

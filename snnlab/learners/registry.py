@@ -7,6 +7,9 @@ import importlib
 LEARNERS: dict[str, str] = {
     "readout": "snnlab.learners.readout:Readout",
     "ep": "snnlab.learners.ep:EP",
+    "normad": "snnlab.learners.normad:NormAD",
+    "wp": "snnlab.learners.perturbation:WP",
+    "gem": "snnlab.learners.gem:GEM",
 }
 
 

@@ -21,7 +21,7 @@ from snnlab.learners import learner_names
 from snnlab.session import Session
 from snnlab.ui import export
 from snnlab.ui.controls import HyperparameterPanel
-from snnlab.ui.url_state import lab_tasks, parse_query, to_query
+from snnlab.ui.url_state import lab_tasks, parse_query, starting_task, to_query
 from snnlab.ui.views import (
     LEARNER_VIEWS,
     LearningCurveView,
@@ -118,6 +118,8 @@ class Lab(pn.viewable.Viewer):
             params.update(state.params)
             if state.problems:
                 self.show_notice("Some link settings were refused: " + "; ".join(state.problems))
+        if task not in lab_tasks(learner):
+            task = starting_task(learner)
         return self.make_session(learner, task, seed, params)
 
     def make_session(self, learner: str, task: str, seed: int = 0, params: dict | None = None):

@@ -14,6 +14,8 @@ from snnlab.learners import learner_class, learner_names
 from snnlab.learners.base import parse_hyperparameters
 
 RESERVED = ("learner", "task", "seed")
+#: where a learner starts when no task is asked for (else the first task it can learn)
+STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
 
 
 @dataclass
@@ -33,6 +35,13 @@ def lab_tasks(learner: str, available: list[str] | None = None) -> list[str]:
     return [n for n in names if available is None or n in available]
 
 
+def starting_task(learner: str, available: list[str] | None = None) -> str:
+    """The task a learner starts on when none (or one it cannot learn) is asked for."""
+    tasks = lab_tasks(learner, available)
+    preferred = STARTING_TASKS.get(learner)
+    return preferred if preferred in tasks else tasks[0]
+
+
 def parse_query(
     query: dict, default_learner: str, default_task: str, available_tasks: list[str] | None = None
 ) -> LabState:
@@ -46,12 +55,13 @@ def parse_query(
         )
         learner = default_learner
     tasks = lab_tasks(learner, available_tasks)
-    task = query.get("task", default_task if default_task in tasks else tasks[0])
+    fallback = default_task if default_task in tasks else starting_task(learner, available_tasks)
+    task = query.get("task", fallback)
     if task not in tasks:
         problems.append(
             f"task {task!r} is not available for {learner}; choose one of {', '.join(tasks)}"
         )
-        task = default_task if default_task in tasks else tasks[0]
+        task = fallback
     seed = 0
     if "seed" in query:
         try:

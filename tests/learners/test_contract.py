@@ -15,6 +15,9 @@ from toy_tasks import TOY_TASKS
 TOY_PARAMS = {
     "readout": {"lr": 2.0},
     "ep": {"batch_size": 8},
+    "gem": {"lr": 0.05, "average_start": -1, "n_samples": 2},
+    "wp": {"hidden": (16,), "lr": 0.02, "n_directions": 8, "diagnostic_every": 0},
+    "normad": {"lr": 1000.0},
 }
 NAMES = learners.learner_names()
 

@@ -15,7 +15,9 @@ def test_lab_plots_fill_for_every_learner(chromium, learner):
     with served(lambda: Lab(sync_url=True)) as (url, labs):
         page = chromium.new_page()
         page.goto(f"{url}?learner={learner}")
-        page.get_by_role("button", name="Play").click()
+        play = page.get_by_role("button", name="Play")
+        play.wait_for(timeout=180_000)  # a cold Numba cache compiles the learner's kernels first
+        play.click()
         lab = labs[0]
         assert lab.session.learner.key == learner
         # every view drew frames, and the browser received data for most of its glyphs

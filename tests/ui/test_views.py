@@ -177,3 +177,19 @@ def test_neuron_demo_redraws_when_a_slider_moves():
     demo.model.param.update(input_rate=0.0, noise=0.0)
     silent = demo.pipe.data
     assert silent["input_count"].sum() == 0 and silent["lif_spikes"].sum() == 0
+
+
+@pytest.mark.parametrize("learner", __import__("snnlab").learners.learner_names())
+def test_every_learners_lab_renders_to_bokeh_and_redraws(learner):
+    """Rendering builds every HoloViews plot: an element that cannot draw its initial or live
+    data fails here, without a browser."""
+    import panel as pn
+
+    lab = Lab(learner=learner)
+    try:
+        root = pn.panel(lab).get_root()
+        lab.step()
+        lab.step()
+        assert root is not None and all(v.frames_drawn >= 2 for v in lab.views)
+    finally:
+        lab.close()

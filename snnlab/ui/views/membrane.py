@@ -26,7 +26,8 @@ class MembraneView(LiveView):
         self.dt_ms = dt_ms
         self._last: dict[str, np.ndarray] = {}
         self._threshold = 1.0
-        self.pipe = hv.streams.Pipe(data=([], 1.0))
+        # HoloViews cannot draw an empty list of paths: start from one resting point
+        self.pipe = hv.streams.Pipe(data=([{"time": [0.0], "potential": [0.0], "neuron": 0}], 1.0))
         self.param.watch(self._redraw, ["population", "n_traces"])
 
     def _plot(self, data):
