@@ -45,6 +45,14 @@ Updates (per sample, then combined):
 - Gaussian noise precision (regression, PBP): ``Gamma(alpha, beta)`` moment-matched to
   ``Gamma * N(y; m, s2 + 1/lambda)`` with the plug-in ``N(y; m, s2 + beta/(alpha-1))``.
 
+Full EP (:func:`ep_train_sites`): the posterior is the initial ``q_0`` times one site per
+training sample, ``q = q_0 prod_n t_n``, sites in natural parameters (Gaussian: precision and
+precision-times-mean increments; discrete: log-potential increments per support value). A visit
+divides the site out (cavity), runs the moment and reverse passes at the cavity, matches the
+tilted marginals with the updates above (for discrete output units ``log Z(w_ij = k)`` exactly
+on the integer lattice of ``sum_j w_ij v_j`` when the inputs are spikes) and stores
+``tilted / cavity`` as the new site.
+
 Layout (flat arrays, so one kernel serves any depth): weights of layer ``l`` are rows ``i``
 (``widths[l+1]``) by columns ``j`` (``K_l``, bias last), row-major from
 ``weight_offsets(widths, bias)[l]``. Per-sample buffers, batch first:
@@ -775,3 +783,462 @@ def spiking_forward(
                             v[i] = 1.0 if next_uniform(rng_state, b) < rate else 0.0
                         else:
                             v[i] = 1.0 if u[i] >= theta else 0.0
+
+
+# -- full Expectation Propagation: one stored site per training sample --------------------------
+
+
+@njit(cache=True, nogil=True)
+def unit_log_lik(y, u, likelihood, tau2, noise_var):
+    """``log p(y | u)`` of one output unit at a known potential ``u``."""
+    if likelihood == LIKELIHOOD_PROBIT:
+        return log_cdf_and_ratio(y * u / math.sqrt(tau2))[0]
+    e = y - u
+    return -0.5 * (LOG_2PI + math.log(noise_var)) - 0.5 * e * e / noise_var
+
+
+@njit(cache=True, nogil=True)
+def unit_log_z(y, m, v, likelihood, tau2, noise_var):
+    """``log Z`` of one output unit whose potential is ``N(m, v)``."""
+    if likelihood == LIKELIHOOD_PROBIT:
+        return log_cdf_and_ratio(y * m / math.sqrt(max(v, 0.0) + tau2))[0]
+    total = max(v, 0.0) + noise_var
+    e = y - m
+    return -0.5 * (LOG_2PI + math.log(total)) - 0.5 * e * e / total
+
+
+@njit(cache=True, nogil=True)
+def lattice_tilt(
+    a,
+    c,
+    n_in,
+    bias,
+    cav_logp,
+    row,
+    support,
+    kappa,
+    y,
+    likelihood,
+    tau2,
+    noise_var,
+    order,
+    table,
+    forward,
+    tilt,
+):
+    """Exact ``log Z(w_j = k)`` (up to one constant) of an output unit with spiking inputs.
+
+    The unit's potential is ``u = kappa s``, ``s = sum_j w_j v_j`` with independent spikes
+    ``v_j ~ Bernoulli(a_j)`` (the bias input is 1) and independent categorical weights
+    ``q(w_j)`` (``exp(cav_logp[row + j])``) over an integer ``support``, so ``s`` lives on the
+    integer lattice ``[-S n, S n]`` (``S = max |support|``, ``n`` active inputs). A backward
+    table ``table[t, s] = E[p(y | kappa (s + terms t..n-1))]`` and a forward distribution of
+    the first terms give ``Z(w_j = k) = sum_s P(s_<j) [a_j table[t+1, s + k] + (1 - a_j)
+    table[t+1, s]]`` for every input in ``O(n * lattice * n_support)``.
+
+    a, c: ``(n_in,)`` input means and variances; order: ``(n_in + bias,)`` int64 work space;
+    table: ``(n_in + bias + 1, 2 S (n_in + bias) + 1)`` and forward ``(2, same)`` float64 work
+    space;
+    tilt: ``(n_in + bias, n_support)`` filled (0 for silent inputs). Returns False, leaving
+    ``tilt`` unspecified, when an input is not a spike probability (``c != a (1 - a)``).
+    """
+    n_support = support.shape[0]
+    s_max = 0
+    for k in range(n_support):
+        s_max = max(s_max, abs(math.floor(support[k] + 0.5)))
+    n_act = 0
+    for j in range(n_in + bias):
+        aj = a[j] if j < n_in else 1.0
+        cj = c[j] if j < n_in else 0.0
+        if aj == 0.0 and cj == 0.0:
+            for k in range(n_support):
+                tilt[j, k] = 0.0
+            continue
+        if aj < 0.0 or aj > 1.0 or abs(cj - aj * (1.0 - aj)) > 1e-9:
+            return False
+        order[n_act] = j
+        n_act += 1
+    center = s_max * n_act
+    size = 2 * center + 1
+    top = -np.inf
+    for s in range(size):
+        value = unit_log_lik(y, kappa * (s - center), likelihood, tau2, noise_var)
+        table[n_act, s] = value
+        top = max(top, value)
+    for s in range(size):
+        table[n_act, s] = math.exp(table[n_act, s] - top)  # scaled: only ratios in k matter
+    for t in range(n_act - 1, -1, -1):
+        j = order[t]
+        aj = a[j] if j < n_in else 1.0
+        for s in range(size):
+            value = (1.0 - aj) * table[t + 1, s]
+            for k in range(n_support):
+                shifted = s + math.floor(support[k] + 0.5)
+                if 0 <= shifted < size:
+                    value += aj * math.exp(cav_logp[row + j, k]) * table[t + 1, shifted]
+            table[t, s] = value
+    now = forward[0]
+    nxt = forward[1]
+    now[:size] = 0.0
+    now[center] = 1.0
+    for t in range(n_act):
+        j = order[t]
+        aj = a[j] if j < n_in else 1.0
+        lo = center - s_max * t
+        hi = center + s_max * t + 1  # the first t terms reach [lo, hi)
+        for k in range(n_support):
+            step = math.floor(support[k] + 0.5)
+            z = 0.0
+            for s in range(lo, hi):
+                z += now[s] * (aj * table[t + 1, s + step] + (1.0 - aj) * table[t + 1, s])
+            tilt[j, k] = math.log(max(z, 1e-300))
+        for s in range(size):
+            value = (1.0 - aj) * now[s]
+            for k in range(n_support):
+                source = s - math.floor(support[k] + 0.5)
+                if 0 <= source < size:
+                    value += aj * math.exp(cav_logp[row + j, k]) * now[source]
+            nxt[s] = value
+        now, nxt = nxt, now
+    return True
+
+
+@njit(cache=True, nogil=True)
+def cavity_weights(n, w_mean, w_var, log_probs, support, sites, cav_mean, cav_var, cav_logp, skip):
+    """Divide site ``n`` out of the posterior: the cavity ``q / t_n`` of every weight.
+
+    Gaussian (``support`` empty): precision ``1/s2 - sites[n, w, 0]``, precision-times-mean
+    ``mu/s2 - sites[n, w, 1]``; a weight whose cavity precision is not positive keeps its
+    posterior as cavity and is flagged in ``skip`` (its site is left as it is). Discrete:
+    ``log q(k) - sites[n, w, k]``, normalised, with its mean and variance.
+    """
+    n_support = support.shape[0]
+    for w in range(w_mean.shape[0]):
+        skip[w] = 0
+        if n_support == 0:
+            precision = 1.0 / w_var[w] - sites[n, w, 0]
+            if precision > 0.0:
+                cav_var[w] = 1.0 / precision
+                cav_mean[w] = (w_mean[w] / w_var[w] - sites[n, w, 1]) / precision
+            else:
+                cav_var[w] = w_var[w]
+                cav_mean[w] = w_mean[w]
+                skip[w] = 1
+            continue
+        top = -np.inf
+        for k in range(n_support):
+            cav_logp[w, k] = log_probs[w, k] - sites[n, w, k]
+            top = max(top, cav_logp[w, k])
+        total = 0.0
+        for k in range(n_support):
+            total += math.exp(cav_logp[w, k] - top)
+        norm = top + math.log(total)
+        mean = 0.0
+        second = 0.0
+        for k in range(n_support):
+            cav_logp[w, k] -= norm
+            p = math.exp(cav_logp[w, k])
+            mean += p * support[k]
+            second += p * support[k] * support[k]
+        cav_mean[w] = mean
+        cav_var[w] = max(second - mean * mean, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def gaussian_site_update(
+    n, w, g, h, w_mean, w_var, sites, cav_mean, cav_var, damping, var_floor, var_max
+):
+    """New site ``n`` of Gaussian weight ``w`` from ``g = dlogZ/dmu``, ``h = dlogZ/ds2`` at the cavity.
+
+    Tilted moments ``mu_t = mu_c + s2_c g``, ``s2_t = s2_c - s2_c^2 (g^2 - 2 h)`` (clipped to
+    ``[var_floor, var_max]``); the site is their natural parameters minus the cavity's, mixed
+    with the old site by ``damping``; the posterior is cavity times site, its precision clipped
+    to ``[1/var_max, 1/var_floor]`` (the site then absorbs the clip, so ``q = prior * prod t_n``
+    stays exact).
+    """
+    v = cav_var[w]
+    cav_precision = 1.0 / v
+    cav_shift = cav_mean[w] * cav_precision
+    v_tilted = min(max(v - v * v * (g * g - 2.0 * h), var_floor), var_max)
+    mu_tilted = cav_mean[w] + v * g
+    keep = 1.0 - damping
+    site_precision = keep * (1.0 / v_tilted - cav_precision) + damping * sites[n, w, 0]
+    site_shift = keep * (mu_tilted / v_tilted - cav_shift) + damping * sites[n, w, 1]
+    precision = min(max(cav_precision + site_precision, 1.0 / var_max), 1.0 / var_floor)
+    sites[n, w, 0] = precision - cav_precision
+    sites[n, w, 1] = site_shift
+    w_mean[w] = (cav_shift + site_shift) / precision
+    w_var[w] = 1.0 / precision
+
+
+@njit(cache=True, nogil=True)
+def discrete_site_update(
+    n, w, tilt, w_mean, w_var, log_probs, support, sites, cav_logp, damping, prob_floor
+):
+    """New site ``n`` of discrete weight ``w`` from the tilt ``log Z(w = k)`` (``(n_support,)``).
+
+    The tilted distribution is ``q_c(k) Z(w = k)``, so the new site is ``log Z(w = k)``; mixed
+    with the old site by ``damping``, the posterior ``q_c(k) exp(site(k))`` is normalised and
+    floored at ``prob_floor``, and the site is reset to ``log q(k) - log q_c(k)``.
+    """
+    n_support = support.shape[0]
+    keep = 1.0 - damping
+    top = -np.inf
+    for k in range(n_support):
+        value = cav_logp[w, k] + keep * tilt[k] + damping * sites[n, w, k]
+        log_probs[w, k] = value
+        top = max(top, value)
+    total = 0.0
+    for k in range(n_support):
+        p = max(math.exp(log_probs[w, k] - top), prob_floor)
+        log_probs[w, k] = p
+        total += p
+    mean = 0.0
+    second = 0.0
+    for k in range(n_support):
+        p = log_probs[w, k] / total
+        log_probs[w, k] = math.log(p)
+        sites[n, w, k] = log_probs[w, k] - cav_logp[w, k]
+        mean += p * support[k]
+        second += p * support[k] * support[k]
+    w_mean[w] = mean
+    w_var[w] = max(second - mean * mean, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def ep_train_sites(
+    w_mean,
+    w_var,
+    log_probs,
+    support,
+    sites,
+    index,
+    widths,
+    bias,
+    theta,
+    neuron_var,
+    targets,
+    likelihood,
+    tau2,
+    alpha,
+    beta,
+    noise_sites,
+    learn_noise,
+    exact_tilt,
+    damping,
+    var_floor,
+    var_max,
+    prob_floor,
+    act_mean,
+    act_var,
+    pre_mean,
+    pre_var,
+    grad_m,
+    grad_v,
+    log_z,
+):
+    """Full EP, one sample at a time: cavity, moment pass, tilt, new site (``inference="ep"``).
+
+    sites: ``(n_sites, n_weights, 2)`` Gaussian (precision and precision-times-mean increments)
+    or ``(n_sites, n_weights, n_support)`` discrete (log-potential increments), one per
+    training sample; index: ``(B,)`` site of each sample of the batch. noise_sites: ``(n_sites,
+    n_outputs, 2)`` increments of the Gamma noise posterior ``(alpha, beta)`` (used with a
+    learned Gaussian likelihood). For sample ``b`` with site ``n``:
+
+    1. cavity ``q_c = q / t_n`` of every weight (:func:`cavity_weights`) and of the noise;
+    2. moment pass, ``log Z`` (into ``log_z[b]``, the cavity's evidence) and reverse pass
+       through the cavity;
+    3. per weight, the tilted marginal ``q_c(w) Z(w)`` is matched: Gaussian weights from
+       ``g``, ``h`` (:func:`gaussian_site_update`); discrete weights from ``log Z(w_ij = k)``:
+       exactly on the integer lattice for output units with spiking inputs when
+       ``exact_tilt`` (:func:`lattice_tilt`), else by evaluating the output unit's ``log Z``
+       at the moments shifted by ``w_ij = k`` (output layer) or by the second-order
+       expansion of the ADF update (hidden layers); then :func:`discrete_site_update`;
+    4. the noise site from PBP's Gamma step at the cavity.
+    """
+    n_layers = widths.shape[0] - 1
+    n_weights = w_mean.shape[0]
+    n_support = support.shape[0]
+    n_out = widths[n_layers]
+    w_off = weight_offsets(widths, bias)
+    a_off = input_offsets(widths)
+    out = unit_offsets(widths)[n_layers - 1]
+    cav_mean = np.empty(n_weights)
+    cav_var = np.empty(n_weights)
+    cav_logp = np.empty((n_weights, n_support))
+    skip = np.zeros(n_weights, dtype=np.uint8)
+    scratch = np.empty((2, widths.max()))
+    tilt = np.empty((widths.max() + 1, max(n_support, 1)))
+    s_max = 0
+    for k in range(n_support):
+        s_max = max(s_max, abs(math.floor(support[k] + 0.5)))
+    last_fan = widths[n_layers - 1] + bias
+    lattice = 2 * s_max * last_fan + 1 if exact_tilt and n_support > 0 else 1
+    table = np.empty((last_fan + 1, lattice))
+    forward = np.empty((2, lattice))
+    order = np.empty(last_fan, dtype=np.int64)
+    noise_var = np.empty(n_out)
+    cav_alpha = np.empty(n_out)
+    cav_beta = np.empty(n_out)
+    noise_ok = np.zeros(n_out, dtype=np.uint8)
+    learned_noise = learn_noise and likelihood == LIKELIHOOD_GAUSSIAN
+    keep = 1.0 - damping
+    for b in range(act_mean.shape[0]):
+        n = index[b]
+        cavity_weights(
+            n, w_mean, w_var, log_probs, support, sites, cav_mean, cav_var, cav_logp, skip
+        )
+        for k in range(n_out):
+            cav_alpha[k] = alpha[k]
+            cav_beta[k] = beta[k]
+            noise_ok[k] = 0
+            if learned_noise:
+                ca = alpha[k] - noise_sites[n, k, 0]
+                cb = beta[k] - noise_sites[n, k, 1]
+                if ca > 1.0 and cb > 0.0:
+                    cav_alpha[k] = ca
+                    cav_beta[k] = cb
+                    noise_ok[k] = 1
+            noise_var[k] = cav_beta[k] / (cav_alpha[k] - 1.0)
+        forward_sample(
+            b,
+            cav_mean,
+            cav_var,
+            widths,
+            bias,
+            theta,
+            neuron_var,
+            act_mean,
+            act_var,
+            pre_mean,
+            pre_var,
+        )
+        log_z[b] = likelihood_sample(
+            b, targets, likelihood, tau2, noise_var, widths, pre_mean, pre_var, grad_m, grad_v
+        )
+        backward_sample(
+            b,
+            cav_mean,
+            cav_var,
+            widths,
+            bias,
+            theta,
+            neuron_var,
+            act_mean,
+            act_var,
+            pre_mean,
+            pre_var,
+            grad_m,
+            grad_v,
+            scratch,
+        )
+        for layer in range(n_layers):
+            n_in = widths[layer]
+            fan_in = n_in + bias
+            kappa = 1.0 / math.sqrt(fan_in)
+            kappa2 = kappa * kappa
+            a = act_mean[b, a_off[layer] : a_off[layer] + n_in]
+            c = act_var[b, a_off[layer] : a_off[layer] + n_in]
+            unit0 = unit_offsets(widths)[layer]
+            is_output = layer == n_layers - 1
+            for i in range(widths[layer + 1]):
+                row = w_off[layer] + i * fan_in
+                gm = grad_m[b, unit0 + i]
+                gv = grad_v[b, unit0 + i]
+                if n_support == 0:
+                    for j in range(fan_in):
+                        w = row + j
+                        if skip[w]:
+                            continue
+                        aj = a[j] if j < n_in else 1.0
+                        cj = c[j] if j < n_in else 0.0
+                        g = kappa * gm * aj + 2.0 * kappa2 * gv * cav_mean[w] * cj
+                        h = kappa2 * gv * (aj * aj + cj)
+                        gaussian_site_update(
+                            n,
+                            w,
+                            g,
+                            h,
+                            w_mean,
+                            w_var,
+                            sites,
+                            cav_mean,
+                            cav_var,
+                            damping,
+                            var_floor,
+                            var_max,
+                        )
+                    continue
+                exact = False
+                if is_output and exact_tilt:
+                    exact = lattice_tilt(
+                        a,
+                        c,
+                        n_in,
+                        bias,
+                        cav_logp,
+                        row,
+                        support,
+                        kappa,
+                        targets[b, i],
+                        likelihood,
+                        tau2,
+                        noise_var[i],
+                        order,
+                        table,
+                        forward,
+                        tilt,
+                    )
+                if not exact:
+                    m = pre_mean[b, unit0 + i]
+                    v = pre_var[b, unit0 + i]
+                    d2 = 2.0 * gv - gm * gm
+                    for j in range(fan_in):
+                        aj = a[j] if j < n_in else 1.0
+                        cj = c[j] if j < n_in else 0.0
+                        mu = cav_mean[row + j]
+                        s2 = cav_var[row + j]
+                        for k in range(n_support):
+                            sk = support[k]
+                            if is_output:
+                                dm = kappa * (sk - mu) * aj
+                                dv = kappa2 * ((sk * sk - mu * mu) * cj - s2 * (aj * aj + cj))
+                                tilt[j, k] = unit_log_z(
+                                    targets[b, i], m + dm, v + dv, likelihood, tau2, noise_var[i]
+                                )
+                            else:
+                                lin = kappa * aj * gm - kappa2 * aj * aj * mu * d2
+                                quad = kappa2 * (cj * gv + 0.5 * aj * aj * d2)
+                                tilt[j, k] = sk * lin + sk * sk * quad
+                for j in range(fan_in):
+                    discrete_site_update(
+                        n,
+                        row + j,
+                        tilt[j],
+                        w_mean,
+                        w_var,
+                        log_probs,
+                        support,
+                        sites,
+                        cav_logp,
+                        damping,
+                        prob_floor,
+                    )
+        if learned_noise:
+            for k in range(n_out):
+                if not noise_ok[k]:
+                    continue
+                new_alpha, new_beta = noise_update(
+                    targets[b, k],
+                    pre_mean[b, out + k],
+                    pre_var[b, out + k],
+                    cav_alpha[k],
+                    cav_beta[k],
+                )
+                site_alpha = keep * (new_alpha - cav_alpha[k]) + damping * noise_sites[n, k, 0]
+                site_beta = keep * (new_beta - cav_beta[k]) + damping * noise_sites[n, k, 1]
+                if cav_alpha[k] + site_alpha > 1.0 and cav_beta[k] + site_beta > 0.0:
+                    noise_sites[n, k, 0] = site_alpha
+                    noise_sites[n, k, 1] = site_beta
+                    alpha[k] = cav_alpha[k] + site_alpha
+                    beta[k] = cav_beta[k] + site_beta

@@ -34,6 +34,25 @@ the natural-parameter increments (as Expectation Backpropagation does; samples r
 but a large batch takes one big step and may need ``damping``); ``"sequential"`` is plain ADF,
 one sample after the other (exact order dependence, one thread).
 
+Inference (``inference``): ``"adf"`` (the default) is assumed-density filtering: each visit of a
+sample multiplies its likelihood into the posterior again, so the posterior keeps sharpening over
+epochs. ``"ep"`` is full Expectation Propagation: the learner stores one site (an approximate
+likelihood factor, in natural parameters) per training sample, ``q(W) = q_0(W) prod_n t_n(W)``;
+a visit divides the sample's site out (the cavity), matches the tilted distribution
+``cavity x likelihood`` with the same moment machinery and replaces the site. Revisiting a sample
+refines its factor instead of counting it twice, and sweeps over the data converge to EP's fixed
+point (``ep_sweeps`` passes over each batch per step, stopping early below ``ep_tol``;
+``damping`` mixes each new site with the old one). For discrete weights the output units' tilt
+``log Z(w_ij = k)`` is computed exactly on the integer lattice of ``sum_j w_ij v_j`` when their
+inputs are spikes (``output_tilt="exact"``), otherwise by evaluating ``log Z`` at the moments
+shifted by ``w_ij = k``; hidden layers use the second-order expansion of the ADF update. EP
+ignores ``batch_mode`` (samples are processed one after the other). Memory: ``n_train x n_weights
+x (2 | n_support)`` float64 site values (plus ``n_train x n_outputs x 2`` for a learned noise);
+setup refuses more than ``MAX_SITE_VALUES`` (50 million, 400 MB), so EP is meant for small
+networks and data sets. Factorised EP is not exact: where the posterior couples weights strongly
+(near-deterministic outputs, several weight settings explaining the data equally well) its
+marginals can lock onto one of them.
+
 Prediction: ``prediction="probabilistic"`` pushes moments through the posterior (class
 probabilities from ``Phi(m_k / sqrt(s2_k + tau^2))``, normalised one-vs-rest odds; regression mean ``m`` and
 variance ``s2 + noise``); ``"deterministic"`` runs real spikes through the posterior-mean
@@ -59,6 +78,7 @@ ENCODINGS = ("binary", "rate", "log-counts", "windows")
 MAX_SNAPSHOT_VALUES = 20_000
 NOISE_ALPHA0 = 6.0  # initial Gamma shape of the noise precision (PBP's choice)
 PREDICT_CHUNK = 256
+MAX_SITE_VALUES = 50_000_000  # float64 site values EP may store (400 MB)
 
 CLASSIFICATION_SCALARS = ("loss", "train_accuracy", "mean_posterior_std")
 REGRESSION_SCALARS = ("loss", "train_rmse", "mean_posterior_std", "noise_var")
@@ -162,10 +182,19 @@ class EP(Learner):
         "input_encoding",
         "init_scale",
         "likelihood",
+        "inference",
     )
     snapshot_scalars = CLASSIFICATION_SCALARS
     snapshot_arrays = COMMON_ARRAYS + ("proba",)
-    state_names = ("w_mean_", "w_var_", "log_probs_", "noise_alpha_", "noise_beta_")
+    state_names = (
+        "w_mean_",
+        "w_var_",
+        "log_probs_",
+        "noise_alpha_",
+        "noise_beta_",
+        "sites_",
+        "noise_sites_",
+    )
 
     hidden = LayerWidths(default=(), doc="Widths of the hidden layers, e.g. (100,); () for none.")
     weight_kind = param.Selector(
@@ -204,6 +233,27 @@ class EP(Learner):
         objects=["sum", "sequential"],
         doc="Sum the per-sample updates of a batch, or apply them one after the other (ADF).",
     )
+    inference = param.Selector(
+        default="adf",
+        objects=["adf", "ep"],
+        doc="Assumed-density filtering, or full EP with one stored site per training sample.",
+    )
+    ep_sweeps = param.Integer(
+        default=1,
+        bounds=(1, 1000),
+        doc="EP: passes over the batch's samples per step (stops early below ep_tol).",
+    )
+    ep_tol = param.Number(
+        default=1e-4,
+        bounds=(0.0, 1.0),
+        doc="EP: stop the sweeps of a step when no posterior mean or probability moved more.",
+    )
+    output_tilt = param.Selector(
+        default="exact",
+        objects=["exact", "moments"],
+        doc="EP, discrete weights: output tilt log Z(w = k) exact on the spike lattice, or "
+        "from the shifted potential moments.",
+    )
     likelihood = param.Selector(
         default="auto",
         objects=["auto", "probit", "gaussian"],
@@ -227,7 +277,8 @@ class EP(Learner):
     damping = param.Number(
         default=0.0,
         bounds=(0.0, 0.99),
-        doc="Share of each update withheld: natural parameters move by (1 - damping) x step.",
+        doc="Share of each update withheld: natural parameters move by (1 - damping) x step "
+        "(EP: each new site is mixed with the old one).",
     )
     var_floor = param.Number(
         default=1e-6,
@@ -276,6 +327,7 @@ class EP(Learner):
         self.likelihood_code_ = self._likelihood_code(task)
         classification = task.kind == "classification"
         self.snapshot_scalars = CLASSIFICATION_SCALARS if classification else REGRESSION_SCALARS
+        self.snapshot_scalars += ("marginal_change",) if self.inference == "ep" else ()
         self.snapshot_arrays = COMMON_ARRAYS + (("proba",) if classification else ())
         bias = int(self.bias)
         self.widths_ = np.array(
@@ -311,11 +363,30 @@ class EP(Learner):
             self.log_probs_ = np.log(probs)
             self.w_mean_ = probs @ self.support_
             self.w_var_ = np.maximum(probs @ self.support_**2 - self.w_mean_**2, 0.0)
+        self._init_sites(len(task.train), n_weights, task.n_outputs)
         self.noise_alpha_ = np.full(task.n_outputs, NOISE_ALPHA0)
         self.noise_beta_ = np.full(task.n_outputs, (NOISE_ALPHA0 - 1.0) * float(self.noise_var))
         self._uncertainty = None
         n_show = min(n_weights, MAX_SNAPSHOT_VALUES)
         self.snapshot_index_ = np.linspace(0, n_weights - 1, n_show).astype(np.int64)
+
+    def _init_sites(self, n_sites: int, n_weights: int, n_outputs: int) -> None:
+        """Zero sites (EP) for ``n_sites`` training samples; empty arrays for ADF."""
+        if self.inference != "ep":
+            self.sites_ = np.zeros((0, 0, 0))
+            self.noise_sites_ = np.zeros((0, 0, 0))
+            return
+        n_params = len(self.support_) or 2
+        n_values = n_sites * n_weights * n_params
+        if n_values > MAX_SITE_VALUES:
+            raise ValueError(
+                f"inference='ep' stores one site per training sample: {n_sites} samples x "
+                f"{n_weights} weights x {n_params} = {n_values} values, more than the "
+                f"{MAX_SITE_VALUES} allowed; use inference='adf', a smaller network or fewer "
+                "training samples"
+            )
+        self.sites_ = np.zeros((n_sites, n_weights, n_params))
+        self.noise_sites_ = np.zeros((n_sites, n_outputs, 2))
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self, X, time_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -379,9 +450,10 @@ class EP(Learner):
     def _update(self, batch: Batch) -> tuple[dict, dict]:
         mean, var = self._inputs(batch.x, time_first=batch.x.ndim == 3)
         raster = batch.x[:, 0, :] if batch.x.ndim == 3 else (mean[:1] != 0)
-        return self._learn(mean, var, batch.y, np.asarray(raster, dtype=np.uint8))
+        index = batch.index if batch.split == "train" else None
+        return self._learn(mean, var, batch.y, np.asarray(raster, dtype=np.uint8), index)
 
-    def _learn(self, mean, var, y, raster) -> tuple[dict, dict]:
+    def _learn(self, mean, var, y, raster, index=None) -> tuple[dict, dict]:
         widths, bias = self.widths_, int(self.bias)
         targets = self._targets(y)
         act_mean, act_var, pre_mean, pre_var = self._buffers(mean, var)
@@ -396,7 +468,11 @@ class EP(Learner):
         common = tuple(
             float(v) for v in (self.damping, self.var_floor, self.prior_var, self.prob_floor)
         )
-        if self.batch_mode == "sequential":
+        change = None
+        if self.inference == "ep":
+            change = self._ep_sweeps(index, targets, alpha, beta, common, act_mean, act_var,
+                                     pre_mean, pre_var, grad_m, grad_v, log_z)
+        elif self.batch_mode == "sequential":
             kernels.ep_train_sequential(
                 self.w_mean_,
                 self.w_var_,
@@ -466,6 +542,8 @@ class EP(Learner):
             "loss": -float(log_z.mean()),
             "mean_posterior_std": float(np.sqrt(self.w_var_).mean()),
         }
+        if change is not None:
+            scalars["marginal_change"] = change
         arrays = {
             "raster_input": raster,
             "spike_prob_hidden": act_mean[0, widths[0] :].astype(np.float32),
@@ -482,6 +560,54 @@ class EP(Learner):
             scalars["train_accuracy"] = float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
             arrays["proba"] = proba[0].astype(np.float32)
         return scalars, arrays
+
+    def _ep_sweeps(self, index, targets, alpha, beta, common, *buffers) -> float:
+        """Full EP over the batch: up to ``ep_sweeps`` passes; the last pass's largest change.
+
+        The change is the largest move of a posterior mean (Gaussian weights) or probability
+        (discrete weights) during the pass; sweeping stops once it falls below ``ep_tol``.
+        ``log_z`` (the last buffer) holds the cavity evidence of each sample's last visit.
+        """
+        n_sites = len(self.sites_)
+        if index is None or len(index) != len(targets):
+            raise ValueError("inference='ep' learns from training samples identified by index")
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        if len(index) and (index.min() < 0 or index.max() >= n_sites):
+            raise ValueError(
+                f"inference='ep' keeps sites for {n_sites} training samples; got sample "
+                f"indices in [{index.min()}, {index.max()}]"
+            )
+        discrete = len(self.support_) > 0
+        change = 0.0
+        for _ in range(self.ep_sweeps):
+            before = np.exp(self.log_probs_) if discrete else self.w_mean_.copy()
+            kernels.ep_train_sites(
+                self.w_mean_,
+                self.w_var_,
+                self.log_probs_,
+                self.support_,
+                self.sites_,
+                index,
+                self.widths_,
+                int(self.bias),
+                float(self.threshold),
+                self._neuron_var(),
+                targets,
+                self.likelihood_code_,
+                float(self.tau) ** 2,
+                alpha,
+                beta,
+                self.noise_sites_,
+                self.learn_noise,
+                self.output_tilt == "exact",
+                *common,
+                *buffers,
+            )
+            after = np.exp(self.log_probs_) if discrete else self.w_mean_
+            change = float(np.max(np.abs(after - before), initial=0.0))
+            if change < self.ep_tol:
+                break
+        return change
 
     def _weight_arrays(self) -> dict:
         layers = self.marginals()
@@ -541,7 +667,7 @@ class EP(Learner):
         if self.task_ is None:
             self.setup(array_task(X, y, classes))
         mean, var = self._inputs(X)
-        self._learn(mean, var, y, (mean[:1] != 0).astype(np.uint8))
+        self._learn(mean, var, y, (mean[:1] != 0).astype(np.uint8), np.arange(len(X)))
         self.step_ += 1
         self.n_seen_ += len(X)
         return self

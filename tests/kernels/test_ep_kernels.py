@@ -1,5 +1,6 @@
 """The EP kernels agree with their NumPy twins, and the reverse pass is the gradient of log Z."""
 
+import itertools
 import math
 
 import numpy as np
@@ -130,3 +131,65 @@ def test_spiking_forward_matches_reference_and_thread_count(stochastic):
         outputs.append(potentials)
     np.testing.assert_array_equal(outputs[0], outputs[1])
     np.testing.assert_allclose(outputs[0], outputs[2], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("likelihood", [K.LIKELIHOOD_PROBIT, K.LIKELIHOOD_GAUSSIAN],
+                         ids=["probit", "gaussian-noise"])
+@pytest.mark.parametrize(("discrete", "exact_tilt"), [(False, False), (True, False), (True, True)],
+                         ids=["gaussian", "ternary-moments", "ternary-exact"])
+def test_ep_sites_match_reference(discrete, likelihood, exact_tilt):
+    x, x_var, y = inputs(11)
+    if likelihood == K.LIKELIHOOD_GAUSSIAN:
+        y = 0.5 * np.random.default_rng(11).normal(size=y.shape)
+    index = np.array([0, 2, 1, 2, 0, 3], dtype=np.int64)  # samples revisit their sites
+    results = []
+    for module in (K, R):
+        mean, var, log_probs, support = network(discrete, seed=11)
+        sites = np.zeros((4, len(mean), len(support) or 2))
+        noise_sites = np.zeros((4, 3, 2))
+        alpha, beta = np.full(3, 6.0), np.full(3, 0.5)
+        for _ in range(2):  # two sweeps: the second divides out the sites of the first
+            bufs = buffers(x, x_var)
+            module.ep_train_sites(mean, var, log_probs, support, sites, index, WIDTHS, BIAS, 0.1,
+                                  0.3, y, likelihood, 0.5, alpha, beta, noise_sites, True,
+                                  exact_tilt, 0.3, 1e-6, 2.0, 1e-4, *bufs)
+        results.append([mean, var, log_probs, sites, noise_sites, alpha, beta, *bufs])
+    assert np.any(results[0][3] != 0)
+    for kernel, reference in zip(*results):
+        np.testing.assert_allclose(kernel, reference, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("likelihood", [K.LIKELIHOOD_PROBIT, K.LIKELIHOOD_GAUSSIAN])
+def test_lattice_tilt_is_the_exact_conditional_evidence(likelihood):
+    """``Z(w_j = k)`` by brute force over every weight setting and every spike pattern."""
+    rng = np.random.default_rng(4)
+    support = np.array([-1.0, 0.0, 1.0])
+    a = np.array([0.0, 1.0, 0.3, 0.8])  # silent, certain and uncertain spikes
+    c = a * (1 - a)
+    q = rng.dirichlet(np.ones(3), size=5)  # 4 inputs + bias
+    kappa, y, tau2, noise = 1 / math.sqrt(5), 1.0, 0.3, 0.2
+    log_q = np.log(q)
+    table, forward = np.empty((6, 11)), np.empty((2, 11))
+    tilt = np.empty((5, 3))
+    assert K.lattice_tilt(a, c, 4, 1, log_q, 0, support, kappa, y, likelihood, tau2, noise,
+                          np.empty(5, dtype=np.int64), table, forward, tilt)
+    a_full = np.append(a, 1.0)
+    z = np.zeros((5, 3))
+    for ks in itertools.product(range(3), repeat=5):
+        p_w = np.prod(q[np.arange(5), ks])
+        for spikes in itertools.product([0.0, 1.0], repeat=5):
+            p_v = np.prod(np.where(np.array(spikes) == 1, a_full, 1 - a_full))
+            u = kappa * np.dot(support[list(ks)], spikes)
+            lik = math.exp(K.unit_log_lik(y, u, likelihood, tau2, noise))
+            for j in range(5):
+                z[j, ks[j]] += p_w / q[j, ks[j]] * p_v * lik
+    exact = np.log(z)
+    np.testing.assert_allclose(tilt[1:] - tilt[1:, :1], exact[1:] - exact[1:, :1], atol=1e-10)
+    np.testing.assert_array_equal(tilt[0], 0.0)  # a silent input says nothing about its weight
+    reference = R.lattice_tilt(np.append(a, 1.0), np.append(c, 0.0), q, support, kappa, y,
+                               likelihood, tau2, noise)
+    np.testing.assert_allclose(reference - reference[:, :1], tilt - tilt[:, :1], atol=1e-10)
+    # real-valued inputs have no lattice: the kernel declines, the caller falls back
+    assert not K.lattice_tilt(np.array([0.0, 2.0, 0.3, 0.8]), np.zeros(4), 4, 1, log_q, 0,
+                              support, kappa, y, likelihood, tau2, noise,
+                              np.empty(5, dtype=np.int64), table, forward, tilt)

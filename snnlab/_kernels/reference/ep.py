@@ -381,3 +381,209 @@ def spiking_forward(
             v = (draws < rate).astype(np.float64)
         else:
             v = (u >= theta).astype(np.float64)
+
+
+def lattice_tilt(a, c, q, support, kappa, y, likelihood_code, tau2, noise_var):
+    """``(K, n_support)`` exact ``log Z(w_j = k)`` (up to a constant) of one output unit, or None.
+
+    a, c: ``(K,)`` input means and variances, bias column included; q: ``(K, n_support)``
+    cavity probabilities. The potential's lattice distribution is built by convolving the
+    terms ``w_j v_j``; leaving term j out and putting ``w_j = k`` in gives ``Z(w_j = k)``.
+    """
+    if np.any((a < 0) | (a > 1) | (np.abs(c - a * (1 - a)) > 1e-9)):
+        return None
+    steps = np.rint(support).astype(int)
+    s_max = int(np.abs(steps).max())
+    active = np.flatnonzero((a != 0) | (c != 0))
+    center = s_max * len(active)
+    lattice = np.arange(-center, center + 1)
+    if likelihood_code == LIKELIHOOD_PROBIT:
+        log_lik = log_ndtr(y * kappa * lattice / math.sqrt(tau2))
+    else:
+        log_lik = (
+            -0.5 * (LOG_2PI + math.log(noise_var)) - 0.5 * (y - kappa * lattice) ** 2 / noise_var
+        )
+    lik = np.exp(log_lik - log_lik.max())
+
+    def term(j):  # distribution of w_j v_j on [-s_max, s_max]
+        pmf = np.zeros(2 * s_max + 1)
+        pmf[s_max] += 1.0 - a[j]
+        np.add.at(pmf, steps + s_max, a[j] * q[j])
+        return pmf
+
+    tilt = np.zeros(q.shape)
+    for j in active:
+        rest = np.array([1.0])
+        for other in active:
+            if other != j:
+                rest = np.convolve(rest, term(other))
+        half = (len(rest) - 1) // 2  # rest lives on [-half, half]
+        for k, step in enumerate(steps):
+            z = 0.0
+            for value, weight in ((step, a[j]), (0, 1.0 - a[j])):
+                lo = center - half + value
+                z += weight * rest @ lik[lo : lo + len(rest)]
+            tilt[j, k] = math.log(max(z, 1e-300))
+    return tilt
+
+
+def ep_train_sites(
+    w_mean,
+    w_var,
+    log_probs,
+    support,
+    sites,
+    index,
+    widths,
+    bias,
+    theta,
+    neuron_var,
+    targets,
+    likelihood_code,
+    tau2,
+    alpha,
+    beta,
+    noise_sites,
+    learn_noise,
+    exact_tilt,
+    damping,
+    var_floor,
+    var_max,
+    prob_floor,
+    act_mean,
+    act_var,
+    pre_mean,
+    pre_var,
+    grad_m,
+    grad_v,
+    log_z,
+):
+    widths_l, _, _, p_off = offsets(widths, bias)
+    n_layers = len(widths_l) - 1
+    keep = 1.0 - damping
+    learned_noise = learn_noise and likelihood_code != LIKELIHOOD_PROBIT
+    for b, n in enumerate(index):
+        one = slice(b, b + 1)
+        if len(support):
+            cav_logp = log_probs - sites[n]
+            cav_logp -= np.logaddexp.reduce(cav_logp, axis=1, keepdims=True)
+            p = np.exp(cav_logp)
+            cav_mean = p @ support
+            cav_var = np.maximum(p @ support**2 - cav_mean**2, 0.0)
+            skip = np.zeros(len(w_mean), dtype=bool)
+        else:
+            precision = 1.0 / w_var - sites[n, :, 0]
+            skip = ~(precision > 0)
+            safe = np.where(skip, 1.0, precision)
+            cav_var = np.where(skip, w_var, 1.0 / safe)
+            cav_mean = np.where(skip, w_mean, (w_mean / w_var - sites[n, :, 1]) / safe)
+        cav_alpha, cav_beta = alpha.copy(), beta.copy()
+        noise_ok = np.zeros(len(alpha), dtype=bool)
+        if learned_noise:
+            ca, cb = alpha - noise_sites[n, :, 0], beta - noise_sites[n, :, 1]
+            noise_ok = (ca > 1.0) & (cb > 0.0)
+            cav_alpha, cav_beta = np.where(noise_ok, ca, alpha), np.where(noise_ok, cb, beta)
+        ep_forward_backward(
+            cav_mean,
+            cav_var,
+            widths,
+            bias,
+            theta,
+            neuron_var,
+            targets[one],
+            likelihood_code,
+            tau2,
+            cav_beta / (cav_alpha - 1.0),
+            act_mean[one],
+            act_var[one],
+            pre_mean[one],
+            pre_var[one],
+            grad_m[one],
+            grad_v[one],
+            log_z[one],
+        )
+        for layer in range(n_layers):
+            a, c = layer_inputs(act_mean[one], act_var[one], widths, bias, layer)
+            a, c = a[0], c[0]
+            kappa = 1.0 / math.sqrt(len(a))
+            n_out = widths_l[layer + 1]
+            units = slice(p_off[layer], p_off[layer] + n_out)
+            gm, gv = grad_m[b, units][:, None], grad_v[b, units][:, None]
+            mu = layer_view(cav_mean, widths, bias, layer)
+            s2 = layer_view(cav_var, widths, bias, layer)
+            post_mean = layer_view(w_mean, widths, bias, layer)
+            post_var = layer_view(w_var, widths, bias, layer)
+            site = layer_view(sites[n], widths, bias, layer)
+            if not len(support):
+                g = kappa * gm * a + 2.0 * kappa**2 * gv * mu * c
+                h = kappa**2 * gv * (a * a + c)
+                v_tilted = np.clip(s2 - s2 * s2 * (g * g - 2.0 * h), var_floor, var_max)
+                mu_tilted = mu + s2 * g
+                site_prec = keep * (1.0 / v_tilted - 1.0 / s2) + damping * site[..., 0]
+                site_shift = keep * (mu_tilted / v_tilted - mu / s2) + damping * site[..., 1]
+                precision = np.clip(1.0 / s2 + site_prec, 1.0 / var_max, 1.0 / var_floor)
+                update = ~layer_view(skip, widths, bias, layer)
+                site[..., 0] = np.where(update, precision - 1.0 / s2, site[..., 0])
+                site[..., 1] = np.where(update, site_shift, site[..., 1])
+                post_mean[...] = np.where(update, (mu / s2 + site_shift) / precision, post_mean)
+                post_var[...] = np.where(update, 1.0 / precision, post_var)
+                continue
+            sk = support[None, None, :]
+            if layer == n_layers - 1:
+                m, v = pre_mean[b, units][:, None, None], pre_var[b, units][:, None, None]
+                dm = kappa * (sk - mu[..., None]) * a[None, :, None]
+                dv = kappa**2 * (
+                    (sk**2 - mu[..., None] ** 2) * c[None, :, None]
+                    - s2[..., None] * (a * a + c)[None, :, None]
+                )
+                y = targets[b][:, None, None]
+                total = np.maximum(v + dv, 0.0)
+                if likelihood_code == LIKELIHOOD_PROBIT:
+                    tilt = log_ndtr(y * (m + dm) / np.sqrt(total + tau2))
+                else:
+                    noise = (cav_beta / (cav_alpha - 1.0))[:, None, None]
+                    tilt = -0.5 * (LOG_2PI + np.log(total + noise)) - 0.5 * (y - m - dm) ** 2 / (
+                        total + noise
+                    )
+                if exact_tilt:
+                    q = np.exp(layer_view(cav_logp, widths, bias, layer))
+                    for i in range(n_out):
+                        exact = lattice_tilt(
+                            a,
+                            c,
+                            q[i],
+                            support,
+                            kappa,
+                            targets[b, i],
+                            likelihood_code,
+                            tau2,
+                            cav_beta[i] / (cav_alpha[i] - 1.0),
+                        )
+                        if exact is not None:
+                            tilt[i] = exact
+            else:
+                d2 = 2.0 * gv - gm * gm
+                lin = kappa * a * gm - kappa**2 * a * a * mu * d2
+                quad = kappa**2 * (c * gv + 0.5 * a * a * d2)
+                tilt = sk * lin[..., None] + sk**2 * quad[..., None]
+            cav = layer_view(cav_logp, widths, bias, layer)
+            logits = cav + keep * tilt + damping * site
+            probs = np.maximum(np.exp(logits - logits.max(axis=2, keepdims=True)), prob_floor)
+            probs /= probs.sum(axis=2, keepdims=True)
+            layer_view(log_probs, widths, bias, layer)[...] = np.log(probs)
+            site[...] = np.log(probs) - cav
+            post_mean[...] = probs @ support
+            post_var[...] = np.maximum(probs @ support**2 - post_mean**2, 0.0)
+        if learned_noise:
+            new_alpha, new_beta = noise_update(
+                targets[b],
+                pre_mean[b, -len(alpha) :],
+                pre_var[b, -len(alpha) :],
+                cav_alpha,
+                cav_beta,
+            )
+            site_alpha = keep * (new_alpha - cav_alpha) + damping * noise_sites[n, :, 0]
+            site_beta = keep * (new_beta - cav_beta) + damping * noise_sites[n, :, 1]
+            ok = noise_ok & (cav_alpha + site_alpha > 1.0) & (cav_beta + site_beta > 0.0)
+            noise_sites[n, ok, 0], noise_sites[n, ok, 1] = site_alpha[ok], site_beta[ok]
+            alpha[ok], beta[ok] = cav_alpha[ok] + site_alpha[ok], cav_beta[ok] + site_beta[ok]
