@@ -87,3 +87,13 @@ def test_import_snnlab_does_not_import_panel():
     code = "import sys, snnlab; snnlab.learners.make('readout'); print('panel' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+def test_a_record_with_tuple_hyperparameters_replays(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--learner", "ep", "--task", "digits-events", "--steps", "4",
+                 "--eval-every", "2", "--param", "hidden=[8]", "--param", "batch_size=8",
+                 "--out", str(out), "--quiet"]) == 0
+    assert read_record(out).config["params"]["hidden"] == [8]  # JSON keeps it as a list
+    assert main(["replay", str(out), "--quiet"]) == 0
+    assert "reproduced" in capsys.readouterr().out

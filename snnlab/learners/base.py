@@ -189,9 +189,19 @@ class Learner(param.Parameterized):
         Unknown names and out-of-range or non-finite values raise ``ValueError`` and change
         nothing.
         """
+        changes = restore_types(type(self), changes)
         check_hyperparameters(type(self), changes)
         self.param.update(**changes)
         return any(k in self.rebuild_params for k in changes)
+
+
+def restore_types(cls: type[Learner], values: dict) -> dict:
+    """``values`` with JSON/YAML lists turned back into tuples for tuple parameters
+    (records and sweep specs store ``hidden=(100, 50)`` as a list)."""
+    def is_tuple(key):
+        return key in cls.param and isinstance(cls.param[key], param.Tuple)
+
+    return {k: tuple(v) if isinstance(v, list) and is_tuple(k) else v for k, v in values.items()}
 
 
 def check_hyperparameters(cls: type[Learner], changes: dict) -> None:

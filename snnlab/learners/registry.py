@@ -27,8 +27,9 @@ def learner_class(name: str):
 
 def make(name: str, **params):
     """A new learner ``name`` with hyperparameters ``params`` (checked before anything is built)."""
-    from snnlab.learners.base import check_hyperparameters
+    from snnlab.learners.base import check_hyperparameters, restore_types
 
     cls = learner_class(name)
+    params = restore_types(cls, params)
     check_hyperparameters(cls, params)
     return cls(**params)
