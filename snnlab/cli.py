@@ -1,4 +1,4 @@
-"""``snnlab`` on the command line: train, replay, bench, and listing what exists.
+"""``snnlab`` on the command line: train, sweep, replay, bench, the run index, listing what exists.
 
 Every failure a user can cause (unknown learner, bad parameter, missing folder) ends with exit
 code 2 and one line on stderr saying what was wrong and what is allowed.
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("engine", "ep", "ui_overhead", "gem", "wp", "normad")  # scripts under benchmarks/, each with run(quick=False) -> dict
+BENCHMARKS = ("engine", "ep", "ui_overhead", "gem", "wp", "sweep", "normad")  # scripts under benchmarks/, each with run(quick=False) -> dict
 
 
 def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
@@ -119,6 +119,107 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from snnlab.sweep import expand, load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    out = Path(args.out) if args.out else Path("sweeps") / spec.name
+    if args.dry_run:
+        for trial in expand(spec):
+            c = trial.config
+            print(f"{trial.id}  {c.learner} on {c.task}  seed {c.seed}  {json.dumps(c.params, default=list)}")
+        return 0
+    try:
+        result = run_sweep(
+            spec, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
+        )
+    except KeyboardInterrupt:
+        print(f"snnlab sweep: interrupted; finished trials are kept in {out.resolve()}, "
+              "run the same command to resume", file=sys.stderr)
+        return 130
+    print(json.dumps(result.summary()))
+    return 1 if result.failed else 0
+
+
+def cmd_runs(args) -> int:
+    from snnlab import runs
+
+    if args.serve:
+        return cmd_serve(args)
+    index = runs.RunIndex()
+    what = args.runs_command or "list"
+    if what == "add":
+        for folder in args.folders:
+            print(index.add_folder(folder, source="train"))
+        return 0
+    if what == "show":
+        entry = index.get(args.run_id)
+        print(json.dumps(_run_summary(entry, full=True), indent=2, default=list))
+        return 0
+    if what == "compare":
+        entries = [index.get(run_id) for run_id in args.run_ids]
+        print(_runs_table(entries, all_metrics=True))
+        return 0
+    conditions = [runs.parse_condition(text) for text in args.where or []]
+    entries = index.query(
+        learner=args.learner, task=args.task, sweep=_sweep_id(args.sweep), status=args.status,
+        conditions=conditions,
+    )
+    entries = entries[-args.limit:] if args.limit else entries
+    if args.json:
+        for entry in entries:
+            print(json.dumps(_run_summary(entry), default=list))
+    elif entries:
+        print(_runs_table(entries))
+    else:
+        print(f"no runs match (index: {index.path})", file=sys.stderr)
+    return 0
+
+
+def _sweep_id(sweep: str | None) -> str | None:
+    return str(Path(sweep).resolve()) if sweep else None
+
+
+def _run_summary(entry, full: bool = False) -> dict:
+    summary = {
+        "id": entry.id, "learner": entry.learner, "task": entry.task, "seed": entry.seed,
+        "params": entry.params, "final": entry.final, "status": entry.status,
+        "path": entry.path, "source": entry.source, "sweep": entry.sweep,
+    }
+    if full:
+        summary.update(config=entry.config, versions=entry.versions, error=entry.error,
+                       evaluations=len(entry.metrics))
+    return summary
+
+
+def _runs_table(entries, all_metrics: bool = False) -> str:
+    """Runs as a text table: id, learner, task, seed, the parameters that differ, metrics."""
+    from snnlab.record import metric_columns
+    from snnlab.runs import HEADLINE
+
+    varied = sorted({k for e in entries for k in e.hyperparameters if k != "seed" and len({
+        json.dumps(x.hyperparameters[k], default=list) for x in entries if k in x.hyperparameters
+    }) > 1})
+    if all_metrics:
+        metrics = [m for m in metric_columns([e.final for e in entries]) if m not in ("step", "epoch")]
+    else:
+        metrics = sorted({HEADLINE[e.kind] for e in entries if e.kind in HEADLINE})
+    header = ["id", "learner", "task", "seed", *varied, *metrics, "status"]
+    rows = [[e.id, e.learner, e.task, e.seed, *[e.hyperparameters.get(k) for k in varied],
+             *[e.final.get(m) for m in metrics], e.status] for e in entries]
+    cells = [header] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snnlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +269,38 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve a teaching demo")
     demo.add_argument("app", choices=["neuron"])
     add_serve_options(demo)
+
+    sweep = sub.add_parser("sweep", help="run a sweep spec on dask (resumable)")
+    sweep.add_argument("spec", help="YAML sweep spec (see examples/sweep.yaml)")
+    sweep.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use a running dask scheduler")
+    sweep.add_argument("--out", help="folder of the trial records (default sweeps/<spec name>)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the trials, run nothing")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
+
+    runs = sub.add_parser("runs", help="the run index: list, show, compare; --serve the browser")
+    runs.add_argument("--serve", action="store_true", help="serve the run browser")
+    runs.add_argument("--port", type=int, default=5006)
+    runs.add_argument("--address", default="127.0.0.1", help="interface to bind (default loopback only)")
+    runs.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    runs.set_defaults(func=cmd_runs, data=None, runs_command=None)
+    runs_sub = runs.add_subparsers(dest="runs_command")
+    runs_list = runs_sub.add_parser("list", help="indexed runs (oldest first)")
+    runs_list.add_argument("--learner", action="append", help="only this learner (repeatable)")
+    runs_list.add_argument("--task", action="append", help="only this task (repeatable)")
+    runs_list.add_argument("--sweep", help="only the runs of the sweep in this folder")
+    runs_list.add_argument("--status", choices=["done", "failed"])
+    runs_list.add_argument("--where", action="append", metavar="COND",
+                           help="NAME=V, NAME>=V, NAME<=V or NAME=LO..HI on a hyperparameter or final metric")
+    runs_list.add_argument("--limit", type=int, help="only the newest N")
+    runs_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    runs_show = runs_sub.add_parser("show", help="one run: config, versions, final metrics")
+    runs_show.add_argument("run_id", help="a run id or a unique prefix")
+    runs_compare = runs_sub.add_parser("compare", help="runs side by side")
+    runs_compare.add_argument("run_ids", nargs="+", metavar="run_id")
+    runs_add = runs_sub.add_parser("add", help="index run record folders written elsewhere")
+    runs_add.add_argument("folders", nargs="+")
 
     listing = sub.add_parser("list", help="list learners or tasks")
     listing.add_argument("what", choices=["learners", "tasks"])

@@ -9,6 +9,7 @@ from snnlab import learners
 from snnlab.data import load_task
 from snnlab.record import RunRecord, metrics_match, package_versions, read_record, write_record
 from snnlab.runner import Runner
+from snnlab.runs import index_run
 
 
 @dataclass
@@ -88,9 +89,9 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
         if learner.step_ in changes:
             learner.set_hyperparameters(**changes[learner.step_])
         runner.advance()
+        bar.update(1)
         if getattr(learner, "converged_", False):
             break
-        bar.update(1)
         if runner.history and learner.step_ == runner.history[-1].step:
             bar.set_postfix(_short(runner.history[-1].values), refresh=False)
     if not runner.history or runner.history[-1].step != learner.step_:
@@ -115,9 +116,10 @@ def make_record(config: RunConfig, runner: Runner) -> RunRecord:
 
 
 def train(config: RunConfig, out: str | Path, progress: bool = False) -> RunRecord:
-    """:func:`run` and write the record into ``out``."""
+    """:func:`run`, write the record into ``out`` and index it (see :mod:`snnlab.runs`)."""
     record = run(config, progress=progress)
     write_record(out, record)
+    index_run(record, path=out, source="train")
     return record
 
 

@@ -1,7 +1,8 @@
 """The served apps, as factories: one fresh app per browser tab.
 
 ``apps/*.py`` are a few lines over these (for ``panel serve apps/lab.py``); ``snnlab lab``,
-``snnlab compare`` and ``snnlab demo neuron`` serve the same factories on 127.0.0.1.
+``snnlab compare``, ``snnlab demo neuron`` and ``snnlab runs --serve`` serve the same factories
+on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 
 import panel as pn
 
-APPS = ("lab", "compare", "neuron")
+APPS = ("lab", "compare", "neuron", "runs")
 
 
 def data_root() -> str | None:
@@ -37,7 +38,13 @@ def neuron_app():
     return NeuronDemo()
 
 
-FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app}
+def runs_app():
+    from snnlab.ui.runs import RunBrowser
+
+    return RunBrowser()
+
+
+FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app, "runs": runs_app}
 
 
 def serve(

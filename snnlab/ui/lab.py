@@ -18,10 +18,11 @@ import param
 from snnlab import learners
 from snnlab.data import load_task
 from snnlab.learners import learner_names
+from snnlab.runs import index_run
 from snnlab.session import Session
 from snnlab.ui import export
 from snnlab.ui.controls import HyperparameterPanel
-from snnlab.ui.url_state import lab_tasks, parse_query, starting_task, to_query
+from snnlab.ui.url_state import TASK_PRESETS, lab_tasks, parse_query, starting_task, to_query
 from snnlab.ui.views import (
     LEARNER_VIEWS,
     LearningCurveView,
@@ -124,7 +125,9 @@ class Lab(pn.viewable.Viewer):
 
     def make_session(self, learner: str, task: str, seed: int = 0, params: dict | None = None):
         """A new paused session of ``learner`` on ``task``."""
-        options = {"root": self.data_root} if task == "nmnist" else {}
+        options = dict(TASK_PRESETS.get((learner, task), {}))
+        if task == "nmnist":
+            options["root"] = self.data_root
         built = learners.make(learner, seed=seed, **(params or {}))
         return Session(built, load_task(task, **options), eval_every=self.eval_every)
 
@@ -310,7 +313,9 @@ class Lab(pn.viewable.Viewer):
         pn.state.location.search = "?" + urlencode(query)
 
     def _record_file(self):
-        return export.record_zip(self.session.record())
+        record = self.session.record()
+        index_run(record, source="lab")
+        return export.record_zip(record)
 
     def _plots_file(self):
         return export.plots_png(

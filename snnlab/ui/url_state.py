@@ -16,6 +16,11 @@ from snnlab.learners.base import parse_hyperparameters
 RESERVED = ("learner", "task", "seed")
 #: where a learner starts when no task is asked for (else the first task it can learn)
 STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
+#: task options the lab uses for a learner (what its experiment uses), so a step stays quick
+TASK_PRESETS = {
+    ("gem", "digits-events"): {"pooling": 2, "polarity": "merge", "binary": True},
+    ("gem", "nmnist"): {"pooling": 2, "polarity": "merge", "binary": True},
+}
 
 
 @dataclass
