@@ -159,7 +159,7 @@ class Lab(pn.viewable.Viewer):
         old = self.session
         old.stop()
         try:
-            task = self.task if self.task in lab_tasks(self.learner) else lab_tasks(self.learner)[0]
+            task = self.task if self.task in lab_tasks(self.learner) else starting_task(self.learner)
             self._use(self.make_session(self.learner, task, old.learner.seed))
         except (ValueError, FileNotFoundError) as err:
             self.show_notice(f"Could not switch: {err}")

@@ -193,3 +193,21 @@ def test_every_learners_lab_renders_to_bokeh_and_redraws(learner):
         assert root is not None and all(v.frames_drawn >= 2 for v in lab.views)
     finally:
         lab.close()
+
+
+def test_switching_learner_keeps_a_learnable_task_and_stops_the_old_session():
+    import panel as pn
+
+    lab = Lab()
+    pn.panel(lab).get_root()
+    try:
+        old = lab.session
+        lab.learner = "wp"
+        assert old.state == "stopped"
+        assert lab.session.learner.key == "wp" and lab.session.task.name == "regression-sine"
+        lab.step()
+        lab.learner = "readout"
+        assert lab.session.task.name == "digits-events"
+        assert {type(v).__name__ for v in lab.views} >= {"RasterView", "ClassProbabilityView"}
+    finally:
+        lab.close()
