@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 import numpy as np
@@ -64,6 +65,12 @@ class Lab(pn.viewable.Viewer):
     learner = param.Selector(default="readout", objects=learner_names(), doc="Learning rule.")
     task = param.Selector(default="digits-events", objects=["digits-events"], doc="Task.")
     fps = param.Integer(default=10, bounds=(1, 30), doc="Frames drawn per second.")
+    draw_budget = param.Number(
+        default=0.15, bounds=(0.01, 1.0),
+        doc="Largest share of the time the server spends drawing: a frame that would exceed it "
+            "is skipped, so a heavy dashboard costs frames, not simulation steps.")
+    live = param.Boolean(default=True, doc="Redraw the views; off, the run goes on and the views "
+                         "freeze (saves the browser's and the server's time).")
     frames_drawn = param.Integer(default=0, doc="Frames drawn so far (for tests and the readout).")
 
     def __init__(
@@ -86,6 +93,7 @@ class Lab(pn.viewable.Viewer):
         self.speed = pn.pane.Markdown("", name="speed")
         self._frame_times: deque[float] = deque(maxlen=200)
         self._callback = None
+        self._last_draw_end = self._last_draw_cost = 0.0
         self._loaded = False  # the URL is written only once the page has loaded
         self._switching = False
         self._last_snapshot = None
@@ -205,6 +213,7 @@ class Lab(pn.viewable.Viewer):
             pn.Row(buttons["New seed"], self.seed_readout),
             self.speed,
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
+            pn.widgets.Checkbox.from_param(self.param.live, name="Live views"),
             pn.pane.Markdown("### Hyperparameters"),
             self.hyperparameters,
             pn.pane.Markdown("### Export"),
@@ -220,7 +229,7 @@ class Lab(pn.viewable.Viewer):
 
     def step(self) -> None:
         self.session.step()
-        self.draw_frame()
+        self.draw_frame(force=True)
 
     def reset(self, seed: int | None = None) -> None:
         """Back to the initial weights of the current seed (or of ``seed``); clears the views."""
@@ -240,17 +249,33 @@ class Lab(pn.viewable.Viewer):
         self.notice.visible = bool(text)
 
     # -- frames -----------------------------------------------------------------------------
-    def draw_frame(self) -> None:
-        """Drain the session and push what it produced to every view (the periodic callback)."""
+    def draw_frame(self, force: bool = False) -> None:
+        """Drain the session and push what it produced to every view (the periodic callback).
+
+        Skipped while ``live`` is off, and when drawing now would take more than
+        ``draw_budget`` of the time since the last frame (unless ``force``).
+        """
+        if not self.live:
+            return
+        now = time.perf_counter()
+        idle = now - self._last_draw_end
+        if not force and idle < self._last_draw_cost * (1.0 / self.draw_budget - 1.0):
+            return  # over budget: the session keeps queueing, the next drawn frame catches up
         frames = self.session.drain()
         evaluations = [e for e in list(self.session.evaluations) if e.step > self._eval_seen]
         if evaluations:
             self._eval_seen = evaluations[-1].step
         if frames:
             self._last_snapshot = frames[-1]
-        for view in self.views:
-            view.push(frames, evaluations)
-        self._frame_times.append(time.perf_counter())
+        # Every plot refresh freezes the Bokeh document, and each unfreeze walks all of its
+        # models (about 40 ms for a lab); one freeze around the frame walks them once.
+        document = pn.state.curdoc
+        with document.models.freeze() if document is not None else nullcontext():
+            for view in self.views:
+                view.push(frames, evaluations)
+        self._last_draw_end = time.perf_counter()
+        self._last_draw_cost = self._last_draw_end - now
+        self._frame_times.append(self._last_draw_end)
         self.frames_drawn += 1
         self._show_speed()
         if self.session.message and self.session.message != self.notice.object:

@@ -62,12 +62,14 @@ def test_raster_view_redraws_with_the_chosen_population_and_neurons():
 
 def test_membrane_view_draws_traces_and_threshold():
     view = MembraneView(populations=("membrane_output",), dt_ms=0.5)
-    view.push([frame(1, membrane_output=np.random.rand(20, 3).astype(np.float32))], [])
-    paths, threshold = view.pipe.data
-    assert len(paths) == 3 and threshold == 0.5
-    assert paths[0]["time"][-1] == pytest.approx(9.5)
+    trace = np.random.rand(20, 3).astype(np.float32)
+    view.push([frame(1, membrane_output=trace)], [])
+    (time_ms, potential), threshold = view.pipe.data
+    assert threshold == 0.5 and len(time_ms) == len(potential) == 3 * 21
+    assert np.isnan(potential[20]) and np.allclose(potential[21:41], trace[:, 1])
+    assert time_ms[19] == pytest.approx(9.5)
     view.n_traces = 1
-    assert len(view.pipe.data[0]) == 1
+    assert len(view.pipe.data[0][1]) == 21
 
 
 def test_weight_histogram_counts_every_weight():
