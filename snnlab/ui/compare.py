@@ -59,6 +59,7 @@ class Compare(pn.viewable.Viewer):
             self.show_notice(f"choose 2 to {MAX_LEARNERS} learners (chosen: {len(self.chosen)})")
             return
         self.show_notice("")
+        # one task for every learner: the GEM preset (pooled inputs) would change the others' input
         options = {"root": self.data_root} if self.task == "nmnist" else {}
         task = load_task(self.task, **options)
         self.sessions = {
@@ -105,7 +106,9 @@ class Compare(pn.viewable.Viewer):
         available = learners_for(self.task)
         self.param.chosen.objects = available
         kept = [n for n in self.chosen if n in available]
-        self.chosen = kept if len(kept) >= 2 else available[:2]
+        # the quick baseline first, so a new comparison shows curves within seconds
+        preferred = sorted(available, key=lambda n: (n != "readout", n))
+        self.chosen = kept if len(kept) >= 2 else preferred[:2]
 
     def _rebuild(self, *events):
         if any(e.name == "task" for e in events):

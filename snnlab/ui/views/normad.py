@@ -143,22 +143,24 @@ class ErrorSignalView(LiveView):
     def for_task(cls, task) -> ErrorSignalView:
         return cls(dt_ms=task.dt * 1000.0)
 
-    def _plot(self, data):
-        output, hidden = data
-        out = hv.Spikes(output, TIME, ["e(t)", "neuron"]).opts(
+    # A DynamicMap must return one element or overlay, never a Layout (a Layout froze every
+    # plot of the page): each panel gets its own DynamicMap on the shared pipe.
+    def _output_plot(self, data):
+        return hv.Spikes(data[0], TIME, ["e(t)", "neuron"]).opts(
             color="neuron",
             cmap="Category10",
             framewise=True,
             title="output error e(t)",
             **PLOT_OPTS,
         )
-        back = hv.Spikes(hidden, TIME, "δ(t)").opts(
+
+    def _hidden_plot(self, data):
+        return hv.Spikes(data[1], TIME, "δ(t)").opts(
             color="#8172b3",
             framewise=True,
             title="error at hidden spikes δ(t), summed",
             **PLOT_OPTS,
         )
-        return (out + back).cols(2)
 
     def _draw(self, frames, evaluations):
         error = latest(frames, "error_output")
@@ -172,9 +174,10 @@ class ErrorSignalView(LiveView):
         self.pipe.send((output, np.column_stack([active * self.dt_ms, summed[active]])))
 
     def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(pn.Row(
+            *[pn.pane.HoloViews(dynamic(plot, self.pipe), sizing_mode="stretch_width")
+              for plot in (self._output_plot, self._hidden_plot)],
+            sizing_mode="stretch_width"))
 
 
 class SpikeDistanceView(LiveView):
@@ -194,14 +197,15 @@ class SpikeDistanceView(LiveView):
             index=False,
         )
 
-    def _plot(self, data):
-        distance = hv.Curve(data, "step", "van_rossum").opts(
+    def _distance_plot(self, data):
+        return hv.Curve(data, "step", "van_rossum").opts(
             color="#dd8452", title="van Rossum distance", **PLOT_OPTS
         )
-        correlation = hv.Curve(data, "step", "correlation").opts(
+
+    def _correlation_plot(self, data):
+        return hv.Curve(data, "step", "correlation").opts(
             color="#55a868", ylim=(0, 1.05), title="Schreiber correlation", **PLOT_OPTS
         )
-        return (distance + correlation).cols(2)
 
     def _draw(self, frames, evaluations):
         rows = [
@@ -222,6 +226,7 @@ class SpikeDistanceView(LiveView):
         self.rows_shown = 0
 
     def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.buffer), sizing_mode="stretch_width")
-        )
+        return self._layout(pn.Row(
+            *[pn.pane.HoloViews(dynamic(plot, self.buffer), sizing_mode="stretch_width")
+              for plot in (self._distance_plot, self._correlation_plot)],
+            sizing_mode="stretch_width"))
