@@ -51,6 +51,7 @@ class Session:
         self.steps_done = 0
         self.snapshots_dropped = 0
         self._state = "paused"
+        self._running = False  # what the worker obeys; _state is what callers see
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.RLock()  # held while the learner is touched
         self._wake = threading.Event()
@@ -107,6 +108,7 @@ class Session:
         """Start (or resume) stepping in the worker thread."""
         self._require_alive()
         self.message = ""
+        self._running = True
         self._state = "playing"
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="snnlab-session", daemon=True)
@@ -114,11 +116,15 @@ class Session:
         self._wake.set()
 
     def pause(self) -> None:
-        """Stop stepping after the current step; returns once no step is in flight."""
+        """Stop stepping after the current step; returns once no step is in flight.
+
+        ``state`` reads ``"paused"`` only from then on, so no step follows it.
+        """
         self._require_alive()
-        self._state = "paused"
+        self._running = False
         with self._lock:
-            pass
+            if self._state != "stopped":
+                self._state = "paused"
 
     def step(self) -> Snapshot | None:
         """One step now, in the caller's thread (pauses first); None if it diverged."""
@@ -144,6 +150,7 @@ class Session:
 
     def stop(self, timeout: float = 10.0) -> None:
         """End the worker thread for good; the session cannot play again."""
+        self._running = False
         self._state = "stopped"
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -158,7 +165,7 @@ class Session:
         """
         check_hyperparameters(type(self.learner), changes)
         self._commands.put(changes)
-        if self._state != "playing":
+        if not self._running:
             with self._lock:
                 self._apply_commands()
 
@@ -196,6 +203,7 @@ class Session:
         try:
             snapshot = self.runner.advance()
         except Diverged as why:
+            self._running = False
             self._state = "paused"
             self.message = f"paused: {why}"
             return None
@@ -211,13 +219,13 @@ class Session:
 
     def _work(self) -> None:
         while self._state != "stopped":
-            if self._state != "playing":
+            if not self._running:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
             started = time.perf_counter()
             with self._lock:
-                if self._state == "playing":
+                if self._running:
                     self._apply_commands()
                     self._advance()
             if self.max_steps_per_second > 0:

@@ -112,3 +112,14 @@ def test_no_thread_outlives_stop_across_many_sessions():
             s.play()
             wait_for(lambda: s.steps_done > 0)
     assert threading.active_count() == before
+
+
+def test_paused_state_means_no_step_is_in_flight(session):
+    for _ in range(5):
+        session.play()
+        assert wait_for(lambda: session.steps_done > 0)
+        session.pause()
+        assert session.state == "paused"
+        done = session.steps_done
+        time.sleep(0.05)
+        assert session.steps_done == done
