@@ -263,6 +263,26 @@ def backward_sample(
 
 
 @njit(cache=True, nogil=True)
+def moments_and_gradients(
+    b, w_mean, w_var, widths, bias, theta, neuron_var, targets, likelihood, tau2, noise_var,
+    act_mean, act_var, pre_mean, pre_var, grad_m, grad_v, scratch,
+):
+    """Sample ``b``: the forward moment pass, ``log Z`` (returned) and the reverse pass filling
+    ``grad_m``/``grad_v`` — what every update mode (summed, sequential, full EP) starts from."""
+    forward_sample(
+        b, w_mean, w_var, widths, bias, theta, neuron_var, act_mean, act_var, pre_mean, pre_var
+    )
+    log_z = likelihood_sample(
+        b, targets, likelihood, tau2, noise_var, widths, pre_mean, pre_var, grad_m, grad_v
+    )
+    backward_sample(
+        b, w_mean, w_var, widths, bias, theta, neuron_var, act_mean, act_var, pre_mean, pre_var,
+        grad_m, grad_v, scratch,
+    )
+    return log_z
+
+
+@njit(cache=True, nogil=True)
 def update_gaussian_row(
     layer,
     i,
@@ -502,37 +522,9 @@ def ep_forward_backward(
     for worker in prange(n_threads):
         scratch = np.empty((2, widths.max()))
         for b in range(worker * n_batch // n_threads, (worker + 1) * n_batch // n_threads):
-            forward_sample(
-                b,
-                w_mean,
-                w_var,
-                widths,
-                bias,
-                theta,
-                neuron_var,
-                act_mean,
-                act_var,
-                pre_mean,
-                pre_var,
-            )
-            log_z[b] = likelihood_sample(
-                b, targets, likelihood, tau2, noise_var, widths, pre_mean, pre_var, grad_m, grad_v
-            )
-            backward_sample(
-                b,
-                w_mean,
-                w_var,
-                widths,
-                bias,
-                theta,
-                neuron_var,
-                act_mean,
-                act_var,
-                pre_mean,
-                pre_var,
-                grad_m,
-                grad_v,
-                scratch,
+            log_z[b] = moments_and_gradients(
+                b, w_mean, w_var, widths, bias, theta, neuron_var, targets, likelihood,
+                tau2, noise_var, act_mean, act_var, pre_mean, pre_var, grad_m, grad_v, scratch,
             )
 
 
@@ -696,27 +688,9 @@ def ep_train_sequential(
     noise_var = np.empty(alpha.shape[0])
     for b in range(act_mean.shape[0]):
         noise_variances(alpha, beta, noise_var)
-        forward_sample(
-            b, w_mean, w_var, widths, bias, theta, neuron_var, act_mean, act_var, pre_mean, pre_var
-        )
-        log_z[b] = likelihood_sample(
-            b, targets, likelihood, tau2, noise_var, widths, pre_mean, pre_var, grad_m, grad_v
-        )
-        backward_sample(
-            b,
-            w_mean,
-            w_var,
-            widths,
-            bias,
-            theta,
-            neuron_var,
-            act_mean,
-            act_var,
-            pre_mean,
-            pre_var,
-            grad_m,
-            grad_v,
-            scratch,
+        log_z[b] = moments_and_gradients(
+            b, w_mean, w_var, widths, bias, theta, neuron_var, targets, likelihood,
+            tau2, noise_var, act_mean, act_var, pre_mean, pre_var, grad_m, grad_v, scratch,
         )
         for layer in range(n_layers):
             update_layer_rows(
@@ -1100,37 +1074,9 @@ def ep_train_sites(
                     cav_beta[k] = cb
                     noise_ok[k] = 1
             noise_var[k] = cav_beta[k] / (cav_alpha[k] - 1.0)
-        forward_sample(
-            b,
-            cav_mean,
-            cav_var,
-            widths,
-            bias,
-            theta,
-            neuron_var,
-            act_mean,
-            act_var,
-            pre_mean,
-            pre_var,
-        )
-        log_z[b] = likelihood_sample(
-            b, targets, likelihood, tau2, noise_var, widths, pre_mean, pre_var, grad_m, grad_v
-        )
-        backward_sample(
-            b,
-            cav_mean,
-            cav_var,
-            widths,
-            bias,
-            theta,
-            neuron_var,
-            act_mean,
-            act_var,
-            pre_mean,
-            pre_var,
-            grad_m,
-            grad_v,
-            scratch,
+        log_z[b] = moments_and_gradients(
+            b, cav_mean, cav_var, widths, bias, theta, neuron_var, targets, likelihood,
+            tau2, noise_var, act_mean, act_var, pre_mean, pre_var, grad_m, grad_v, scratch,
         )
         for layer in range(n_layers):
             n_in = widths[layer]
