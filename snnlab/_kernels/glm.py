@@ -54,6 +54,12 @@ active again (the baselines of skipped rows get their ``beta`` decays when they 
 cost follows the activity, the arithmetic stays clear of slow subnormal floats, and the
 workspaces need no clearing between calls. The NumPy twin computes every row densely.
 
+Cost: the input part of the potentials is the same in every compartment and is computed once
+per step; each row block's trace and update run as one flat loop over its ``n_basis * n_post``
+contiguous entries (a per-row loop of ``n_post`` ~ 26 is too short for the vectoriser); the
+kernel runs with subnormal floats flushed to zero (:mod:`snnlab._kernels.subnormals`), which
+only changes values below 1.2e-38.
+
 Parallelism: compartments run in parallel (forward pass), then blocks of presynaptic neurons
 (traces and update), with ``n_threads`` chunks; every result is independent of the thread count.
 """
@@ -62,6 +68,7 @@ import numpy as np
 from numba import njit, prange
 
 from snnlab._kernels.rng import next_uniform
+from snnlab._kernels.subnormals import flush_subnormals, restore_subnormals
 
 GEM = 0
 IW = 1
@@ -69,9 +76,13 @@ MB = 2
 MB1 = 3
 BASELINE_EPS = 1e-7
 NEGLIGIBLE = 1e-9
+# The helpers below allocate nothing and slice rows in their inner loops; compiled without the
+# runtime's reference counting a view is free (with it, each costs an atomic pair, which took
+# more time than a row's arithmetic). The callers own every array.
+HOT_LOOP = {"cache": True, "nogil": True, "_nrt": False}
 
 
-@njit(cache=True, nogil=True)
+@njit(**HOT_LOOP)
 def log_sigmoid(z):
     """``log sigma(z)`` without overflow (float64)."""
     if z >= 0.0:
@@ -79,38 +90,30 @@ def log_sigmoid(z):
     return z - np.log1p(np.exp(z))
 
 
-@njit(cache=True, nogil=True)
-def potentials(t, x, hid_hist, out_hist, n_hist, theta, basis, fb_kernel, n_hid, phi, active,
-               fb_drive, u):
-    """Membrane potentials of all learnable neurons of one compartment at step ``t``.
+@njit(**HOT_LOOP)
+def input_potentials(t, x, theta, basis, phi, active, u):
+    """The input part of every learnable neuron's potential at step ``t`` (the same in every
+    compartment): ``u_i = gamma_i + sum_{j in X} sum_a W[j, a, i] (A_a * x_j)_{t-1}``.
 
-    x: uint8 ``(T, n_in)`` clamped inputs; hid_hist, out_hist: uint8 ``(n_hist, n_hid)`` and
-    ``(n_hist, n_out)`` spike histories indexed by ``step % n_hist`` (the full rasters with
-    ``n_hist = T``, or ring buffers with ``n_hist >= memory``). Fills ``phi`` float32
-    ``(n_pre * n_basis,)`` (presynaptic features; valid only for rows of active neurons),
-    ``active`` uint8 ``(n_pre,)`` (1 when the neuron spiked within the memory), ``fb_drive``
-    float32 ``(n_post,)`` (``(b * s_i)_{t-1}``) and ``u`` float64 ``(n_post,)``.
+    x uint8 ``(T, n_in)``. Fills the input rows of ``phi`` float32 ``(n_pre * n_basis,)``
+    (valid only for active inputs), ``active[:n_in]`` uint8 (1 when the input spiked within the
+    memory) and ``u`` float64 ``(n_post,)``.
     """
     n_basis, memory = basis.shape
     n_in = x.shape[1]
     n_post = theta.shape[1]
-    fb_row = theta.shape[0] - 2
     depth = min(memory, t)
+    bias_row = theta.shape[0] - 1
     for i in range(n_post):
-        u[i] = theta[fb_row + 1, i]
-    for j in range(n_in + n_hid):
+        u[i] = theta[bias_row, i]
+    for j in range(n_in):
         base = j * n_basis
         hit = False
         for d in range(depth):
-            if j < n_in:
-                s = x[t - 1 - d, j]
-            else:
-                s = hid_hist[(t - 1 - d) % n_hist, j - n_in]
-            if s != 0:
+            if x[t - 1 - d, j] != 0:
                 if not hit:
                     hit = True
-                    for a in range(n_basis):
-                        phi[base + a] = 0.0
+                    phi[base:base + n_basis] = 0.0
                 for a in range(n_basis):
                     phi[base + a] += basis[a, d]
         active[j] = hit
@@ -118,8 +121,46 @@ def potentials(t, x, hid_hist, out_hist, n_hist, theta, basis, fb_kernel, n_hid,
             for a in range(n_basis):
                 f = phi[base + a]
                 if f != 0.0:
+                    row = theta[base + a]
                     for i in range(n_post):
-                        u[i] += theta[base + a, i] * f
+                        u[i] += row[i] * f
+
+
+@njit(**HOT_LOOP)
+def recurrent_potentials(t, n_in, hid_hist, out_hist, n_hist, theta, basis, fb_kernel, phi,
+                         active, fb_drive, u):
+    """Add the hidden and feedback parts to ``u`` (which holds :func:`input_potentials`):
+    ``u_i += sum_{j in H} sum_a W[j, a, i] (A_a * s_j)_{t-1} + w_fb_i (b * s_i)_{t-1}``.
+
+    hid_hist, out_hist: uint8 ``(n_hist, n_hid)`` and ``(n_hist, n_out)`` spike histories
+    indexed by ``step % n_hist`` (full rasters with ``n_hist = T``, or ring buffers with
+    ``n_hist >= memory``). Fills the hidden rows of ``phi`` and ``active`` and ``fb_drive``
+    float32 ``(n_post,)`` (``(b * s_i)_{t-1}``).
+    """
+    n_basis, memory = basis.shape
+    n_hid = hid_hist.shape[1]
+    n_post = theta.shape[1]
+    fb_row = theta.shape[0] - 2
+    depth = min(memory, t)
+    for h in range(n_hid):
+        j = n_in + h
+        base = j * n_basis
+        hit = False
+        for d in range(depth):
+            if hid_hist[(t - 1 - d) % n_hist, h] != 0:
+                if not hit:
+                    hit = True
+                    phi[base:base + n_basis] = 0.0
+                for a in range(n_basis):
+                    phi[base + a] += basis[a, d]
+        active[j] = hit
+        if hit:
+            for a in range(n_basis):
+                f = phi[base + a]
+                if f != 0.0:
+                    row = theta[base + a]
+                    for i in range(n_post):
+                        u[i] += row[i] * f
     for i in range(n_post):
         g = np.float32(0.0)
         for d in range(depth):
@@ -133,13 +174,27 @@ def potentials(t, x, hid_hist, out_hist, n_hist, theta, basis, fb_kernel, n_hid,
         u[i] += theta[fb_row, i] * g
 
 
-@njit(cache=True, nogil=True)
-def _forward_compartment(t, k, x, y, clamp_outputs, hid_spk, out_spk, theta, basis, fb_kernel,
-                         n_hid, target_rate, state, phi, active, fb_drive, u, delta, out_u,
+@njit(**HOT_LOOP)
+def _forward_compartment(t, k, y, clamp_outputs, hid_spk, out_spk, theta, basis, fb_kernel,
+                         n_in, target_rate, state, u_in, phi, active, fb_drive, u, delta, out_u,
                          loglik, kl):
-    """One step of compartment ``k`` in training: potentials, spikes, errors, r^k_t and KL^k_t."""
-    potentials(t, x, hid_spk[:, k, :], out_spk[:, k, :], hid_spk.shape[0], theta, basis,
-               fb_kernel, n_hid, phi[k], active[k], fb_drive[k], u[k])
+    """One step of compartment ``k`` in training: potentials, spikes, errors, r^k_t and KL^k_t.
+
+    The input part of the potentials, ``u_in`` with its features in ``phi[0]`` and
+    ``active[0]``, is shared by all compartments (computed once per step).
+    """
+    n_basis = basis.shape[0]
+    n_hid = hid_spk.shape[2]
+    if k > 0:
+        for j in range(n_in):
+            active[k, j] = active[0, j]
+            if active[0, j] != 0:
+                for r in range(j * n_basis, (j + 1) * n_basis):
+                    phi[k, r] = phi[0, r]
+    for i in range(u_in.shape[0]):
+        u[k, i] = u_in[i]
+    recurrent_potentials(t, n_in, hid_spk[:, k, :], out_spk[:, k, :], hid_spk.shape[0], theta,
+                         basis, fb_kernel, phi[k], active[k], fb_drive[k], u[k])
     n_post = theta.shape[1]
     log_rate = np.log(target_rate)
     log_silence = np.log(1.0 - target_rate)
@@ -168,7 +223,7 @@ def _forward_compartment(t, k, x, y, clamp_outputs, hid_spk, out_spk, theta, bas
     kl[k] = kl_sum
 
 
-@njit(cache=True, nogil=True)
+@njit(**HOT_LOOP)
 def rows_kept(kappa):
     """Steps a row block stays live after its last active step: the least ``n`` with
     ``kappa^n <= NEGLIGIBLE``. By then its traces are below the float32 resolution of what the
@@ -179,7 +234,7 @@ def rows_kept(kappa):
     return int(np.ceil(np.log(NEGLIGIBLE) / np.log(kappa)))
 
 
-@njit(cache=True, nogil=True)
+@njit(**HOT_LOOP)
 def _restart_baseline(baseline_num, baseline_den, b, row0, n_sub, previous, t, keep, beta):
     """Bring baseline block ``b`` back into use at step ``t``: zero when it is new in this
     example (``previous < 0``), else apply the ``beta`` decays of the steps it was skipped."""
@@ -197,10 +252,10 @@ def _restart_baseline(baseline_num, baseline_den, b, row0, n_sub, previous, t, k
                 baseline_den[b, r, i] *= f32
 
 
-@njit(cache=True, nogil=True)
+@njit(**HOT_LOOP)
 def _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa, scale, lr, per_step, beta, keep,
                   weights, ell, lbar, phi, active, fb_drive, delta, last, last_any, theta, traces,
-                  baseline_num, baseline_den, update, acc, esum):
+                  baseline_num, baseline_den, update, acc, esum, live, dm, drive):
     """Traces, baselines and the update for presynaptic indices ``lo <= jj < hi``.
 
     Index ``jj < n_pre`` covers the ``n_basis`` weight rows of presynaptic neuron ``jj``;
@@ -208,9 +263,14 @@ def _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa, scale, lr, per_
     ``(K,)`` is the per-compartment factor of output columns (omega for GEM/IW, 1/K for MB), and
     of hidden columns for GEM. ``last`` int64 ``(K, n_pre + 1)`` and ``last_any``
     ``(n_pre + 1,)``: the step each row block was last active in a compartment / in any
-    (-1: not yet in this example). A block is live while ``t - last <= keep``.
+    (-1: not yet in this example). A block is live while ``t - last <= keep``. Scratch:
+    acc float32 ``(max(n_basis, 2) * n_post,)``, esum ``(n_post,)``, live int64 ``(K,)``, dm
+    ``(n_post,)``, drive ``(max(n_basis, 2) * n_post,)``.
     """
     n_comp, n_rows, n_post = traces.shape
+    traces_flat = traces.reshape(n_comp, n_rows * n_post)
+    theta_flat = theta.reshape(n_rows * n_post)
+    update_flat = update.reshape(n_rows * n_post)
     mb = rule == MB or rule == MB1
     inv_k = np.float32(1.0 / n_comp)
     eps = np.float32(BASELINE_EPS)
@@ -242,14 +302,15 @@ def _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa, scale, lr, per_
         if last_any[jj] < 0 or t - last_any[jj] > keep:
             continue
         self_col = jj - (n_pre - n_hid) if jj < n_pre else -1
+        if rule == GEM:
+            _gem_block(jj, row0, n_sub, t, n_pre, kappa, scale, keep, self_col, weights, phi,
+                       active, fb_drive, delta, last, traces_flat, lr, per_step, theta_flat,
+                       update_flat, live, dm, drive, acc)
+            continue
         for r in range(row0, row0 + n_sub):
-            if rule == GEM:
-                _gem_row(r, jj, t, n_pre, n_rows, kappa, scale, keep, self_col, weights, phi,
-                         active, fb_drive, delta, last, traces, acc)
-            else:
-                _variational_row(r, jj, t, n_pre, n_rows, n_hid, rule, kappa, scale, beta, keep,
-                                 self_col, weights, ell, lbar, phi, active, fb_drive, delta,
-                                 last, traces, baseline_num, baseline_den, acc, esum, inv_k, eps)
+            _variational_row(r, jj, t, n_pre, n_rows, n_hid, rule, kappa, scale, beta, keep,
+                             self_col, weights, ell, lbar, phi, active, fb_drive, delta, last,
+                             traces, baseline_num, baseline_den, acc, esum, inv_k, eps)
             up = update[r]
             if per_step:
                 th = theta[r]
@@ -262,49 +323,80 @@ def _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa, scale, lr, per_
                     up[i] += acc[i]
 
 
-@njit(cache=True, nogil=True)
-def _gem_row(r, jj, t, n_pre, n_rows, kappa, scale, keep, self_col, weights, phi, active,
-             fb_drive, delta, last, traces, acc):
-    """GEM on row ``r``: advance every live compartment's trace and set
-    ``acc = sum_k omega^k e^k`` (one fused pass per compartment)."""
-    n_comp, _, n_post = traces.shape
-    first = True
+@njit(**HOT_LOOP)
+def _gem_block(jj, row0, n_sub, t, n_pre, kappa, scale, keep, self_col, weights, phi, active,
+               fb_drive, delta, last, traces_flat, lr, per_step, theta_flat, update_flat, live,
+               dm, drive, acc):
+    """GEM on the ``n_sub`` rows of block ``jj``: advance each live compartment's trace,
+    ``e^k = kappa e^k + c delta^k feature^k``, and add ``Delta = sum_k omega^k e^k`` to
+    ``update`` (``lr Delta`` to ``theta`` when ``per_step``).
+
+    The block's rows are contiguous, so each compartment's pass is one flat loop over
+    ``n_sub * n_post`` entries (with ``n_post`` ~ 26 a per-row loop is too short for the
+    vectoriser): ``drive`` float32 ``(n_basis * n_post,)`` first takes the new term
+    ``c delta^k_i feature^k_r`` of every entry. The last live compartment's pass also writes
+    ``Delta`` out, so at K = 1 each entry is touched once. ``dm`` float32 ``(n_post,)``: the
+    compartment's errors with the block's own column zeroed (a hidden neuron reaches itself
+    only through its feedback kernel). Flat arrays: traces ``(K, R * n_post)``, theta and update
+    ``(R * n_post,)``.
+    """
+    n_comp = traces_flat.shape[0]
+    n_post = delta.shape[1]
+    n_live = 0
     for k in range(n_comp):
-        if last[k, jj] < 0 or t - last[k, jj] > keep:
-            continue
-        e = traces[k, r]
-        dk = delta[k]
-        wk = weights[k]
-        if jj == n_pre:
-            if r == n_rows - 2:
-                fb = fb_drive[k]
-                for i in range(n_post):
-                    e[i] = kappa * e[i] + scale * (dk[i] * fb[i])
-            else:
-                for i in range(n_post):
-                    e[i] = kappa * e[i] + scale * dk[i]
-        elif active[k, jj] != 0:
-            f = scale * phi[k, r]
-            for i in range(n_post):
-                e[i] = kappa * e[i] + dk[i] * f
-        else:
-            for i in range(n_post):
-                e[i] = kappa * e[i]
-        if self_col >= 0:
-            e[self_col] = 0.0
-        if first:
-            for i in range(n_post):
-                acc[i] = wk * e[i]
-            first = False
-        else:
-            for i in range(n_post):
-                acc[i] += wk * e[i]
-    if first:
+        if last[k, jj] >= 0 and t - last[k, jj] <= keep:
+            live[n_live] = k
+            n_live += 1
+    size = n_sub * n_post
+    start = row0 * n_post
+    for q in range(n_live):
+        k = live[q]
         for i in range(n_post):
-            acc[i] = 0.0
+            dm[i] = delta[k, i]
+        if self_col >= 0:
+            dm[self_col] = 0.0
+        if jj == n_pre:
+            # feedback row (feature: each neuron's own feedback drive), then the bias row
+            for i in range(n_post):
+                drive[i] = (dm[i] * fb_drive[k, i]) * scale
+                drive[n_post + i] = dm[i] * scale
+        else:
+            for s in range(n_sub):
+                f = scale * phi[k, row0 + s] if active[k, jj] != 0 else np.float32(0.0)
+                row = drive[s * n_post:(s + 1) * n_post]
+                for i in range(n_post):
+                    row[i] = dm[i] * f
+        wk = weights[k]
+        e = traces_flat[k, start:start + size]
+        if q < n_live - 1:
+            for m in range(size):
+                ei = kappa * e[m] + drive[m]
+                e[m] = ei
+                acc[m] = wk * ei + acc[m] if q > 0 else wk * ei
+        elif q == 0:
+            for m in range(size):
+                ei = kappa * e[m] + drive[m]
+                e[m] = ei
+                acc[m] = wk * ei
+        else:
+            for m in range(size):
+                ei = kappa * e[m] + drive[m]
+                e[m] = ei
+                acc[m] = acc[m] + wk * ei
+    if n_live == 0:
+        return
+    up = update_flat[start:start + size]
+    if per_step:
+        th = theta_flat[start:start + size]
+        for m in range(size):
+            up[m] += acc[m]
+            th[m] += lr * acc[m]
+    else:
+        for m in range(size):
+            up[m] += acc[m]
 
 
-@njit(cache=True, nogil=True)
+@njit(**HOT_LOOP)
 def _variational_row(r, jj, t, n_pre, n_rows, n_hid, rule, kappa, scale, beta, keep, self_col,
                      weights, ell, lbar, phi, active, fb_drive, delta, last, traces, baseline_num,
                      baseline_den, acc, esum, inv_k, eps):
@@ -394,6 +486,7 @@ def gem_train_example(x, y, clamp_outputs, theta, basis, fb_kernel, n_hid, rule,
     active = np.zeros((n_comp, n_pre), dtype=np.uint8)
     fb_drive = np.zeros((n_comp, n_post), dtype=np.float32)
     u = np.zeros((n_comp, n_post), dtype=np.float64)
+    u_in = np.zeros(n_post, dtype=np.float64)
     delta = np.zeros((n_comp, n_post), dtype=np.float32)
     r_t = np.zeros(n_comp, dtype=np.float64)
     kl_t = np.zeros(n_comp, dtype=np.float64)
@@ -405,12 +498,23 @@ def gem_train_example(x, y, clamp_outputs, theta, basis, fb_kernel, n_hid, rule,
     keep = rows_kept(kappa)
     last = np.full((n_comp, n_pre + 1), -1, dtype=np.int64)
     last_any = np.full(n_pre + 1, -1, dtype=np.int64)
+    # per-thread scratch of the update
+    block = max(n_basis, 2) * n_post
+    acc = np.empty((n_threads, block), dtype=np.float32)
+    esum = np.empty((n_threads, n_post), dtype=np.float32)
+    live = np.empty((n_threads, n_comp), dtype=np.int64)
+    dm = np.empty((n_threads, n_post), dtype=np.float32)
+    drive = np.empty((n_threads, block), dtype=np.float32)
+    caller_mode = flush_subnormals()
     for t in range(n_steps):
+        input_potentials(t, x, theta, basis, phi[0], active[0], u_in)
         for c in prange(n_threads):
+            mode = flush_subnormals()
             for k in range(c, n_comp, n_threads):
-                _forward_compartment(t, k, x, y, clamp_outputs, hid_spk, out_spk, theta, basis,
-                                     fb_kernel, n_hid, target_rate, state, phi, active,
-                                     fb_drive, u, delta, out_u, r_t, kl_t)
+                _forward_compartment(t, k, y, clamp_outputs, hid_spk, out_spk, theta, basis,
+                                     fb_kernel, x.shape[1], target_rate, state, u_in, phi,
+                                     active, fb_drive, u, delta, out_u, r_t, kl_t)
+            restore_subnormals(mode)
         # importance weights and learning signals (K scalars)
         v_max = -np.inf
         for k in range(n_comp):
@@ -434,14 +538,15 @@ def gem_train_example(x, y, clamp_outputs, theta, basis, fb_kernel, n_hid, rule,
                 signal[t, k] = w[k] / total if rule == GEM else ell
         n_index = n_pre + 1
         for c in prange(n_threads):
+            mode = flush_subnormals()
             lo = (c * n_index) // n_threads
             hi = ((c + 1) * n_index) // n_threads
-            acc = np.empty(n_post, dtype=np.float32)
-            esum = np.empty(n_post, dtype=np.float32)
             _update_block(lo, hi, t, n_pre, n_basis, n_hid, rule, kappa32, scale, lr32, per_step,
                           beta32, keep, weights, np.float32(ell), lbar32, phi, active, fb_drive,
                           delta, last, last_any, theta, traces, baseline_num, baseline_den, update,
-                          acc, esum)
+                          acc[c], esum[c], live[c], dm[c], drive[c])
+            restore_subnormals(mode)
+    restore_subnormals(caller_mode)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -476,8 +581,9 @@ def glm_infer(x, targets, has_targets, clamp_outputs, theta, basis, fb_kernel, n
                 for i in range(n_out):
                     counts[b, k, i] = 0
                 for t in range(n_steps):
-                    potentials(t, xb, hid_hist, out_hist, memory, theta, basis, fb_kernel, n_hid,
-                               phi, active, fb_drive, u)
+                    input_potentials(t, xb, theta, basis, phi, active, u)
+                    recurrent_potentials(t, n_in, hid_hist, out_hist, memory, theta, basis,
+                                         fb_kernel, phi, active, fb_drive, u)
                     slot = t % memory
                     for i in range(n_hid):
                         p = 1.0 / (1.0 + np.exp(-u[i]))
