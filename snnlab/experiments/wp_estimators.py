@@ -36,12 +36,16 @@ TASKS = {"regression-sine": {}, "pde-poisson1d": {"solution": "sin"}}
 ESTIMATORS = ("forward", "central", "smoothing")
 SCOPES = ("global", "layer")
 # the reference runs of --criteria: (label, task, task options, wp settings, target rel L2)
-# A learning-rate half-life of 2000 steps lets the noisy Adam steps settle (fixed in advance,
-# not tuned on the test split).
+# A learning-rate half-life lets the noisy Adam steps settle. 2000 steps was fixed in advance
+# (not tuned on the test split); with it Poisson stalled at 0.061 after ~20k steps while its
+# residual was still falling, so its half-life was chosen among 10k, 30k and 100k steps by the
+# final training (residual) loss of 5-CPU-minute runs -- 0.0245, 0.0194, 0.0241 -- never by the
+# error against the exact solution.
 SETTLE = {"lr_half_life": 2000}
 CRITERIA = (
     ("sine regression", "regression-sine", {}, SETTLE, 0.05),
-    ("Poisson 1-D, sin(pi x)", "pde-poisson1d", {"solution": "sin"}, SETTLE, 0.05),
+    ("Poisson 1-D, sin(pi x)", "pde-poisson1d", {"solution": "sin"}, {"lr_half_life": 30000},
+     0.05),
     ("heat equation", "pde-heat1d", {}, SETTLE, 0.10),
 )
 COMMON = {"n_threads": 1, "diagnostic_every": 0, "snapshot_every": 1000}
@@ -92,6 +96,7 @@ def criteria_runs(args) -> list[dict]:
                 curve.append((time.process_time() - cpu0, learner.evaluate("test")["rel_l2"]))
         rows.append({
             "run": label, "task": task_name, "target": target,
+            "lr_half_life": params["lr_half_life"],
             "rel_l2": learner.evaluate("test")["rel_l2"], "steps": learner.step_,
             "cpu_seconds": time.process_time() - cpu0,
             "wall_seconds": time.perf_counter() - wall0,
@@ -158,14 +163,17 @@ def write_criteria(out: Path, rows: list[dict], args) -> None:
     lines = [
         "# wp reference runs: relative L2 within a CPU-time budget on one thread",
         "",
-        (f"wp defaults with lr_half_life 2000, seed 0, one thread, at most {args.cpu_minutes} "
+        (f"wp defaults with the learning-rate half-life below, seed 0, one thread, at most "
+         f"{args.cpu_minutes} "
          "CPU minutes per run; test relative L2 (PDE: exact solution on the fine test grid)."),
         "",
-        "| run | target | rel L2 at the end | steps | CPU s | wall s | first CPU s at target |",
-        "|---|---|---|---|---|---|---|",
+        "| run | lr half-life (steps) | target | rel L2 at the end | steps | CPU s | wall s | "
+        "first CPU s at target |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['run']} | ≤ {r['target']} | {r['rel_l2']:.4f} | {r['steps']} | "
+        lines.append(f"| {r['run']} | {r['lr_half_life']} | ≤ {r['target']} | {r['rel_l2']:.4f} | "
+                     f"{r['steps']} | "
                      f"{r['cpu_seconds']:.0f} | {r['wall_seconds']:.0f} | "
                      f"{r['first_cpu_seconds_at_target']} |")
     (out / "criteria.md").write_text("\n".join(lines) + "\n")
