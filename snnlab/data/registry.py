@@ -21,6 +21,7 @@ TASKS: dict[str, str] = {
     "regression-diabetes": "snnlab.data.diabetes:load_regression_diabetes",
     "pde-poisson1d": "snnlab.data.pde:load_pde_poisson1d",
     "pde-heat1d": "snnlab.data.pde:load_pde_heat1d",
+    "pde-burgers1d": "snnlab.data.pde:load_pde_burgers1d",
 }
 
 # What each task yields (see snnlab.data.task.KINDS), known before loading it: the lab offers a
@@ -35,6 +36,7 @@ TASK_KINDS: dict[str, str] = {
     "regression-diabetes": "regression",
     "pde-poisson1d": "pde",
     "pde-heat1d": "pde",
+    "pde-burgers1d": "pde",
 }
 
 
