@@ -91,6 +91,29 @@ def log_sigmoid(z):
 
 
 @njit(**HOT_LOOP)
+def _add_basis(phi, base, basis, d, first):
+    """Add a spike ``d + 1`` steps back to a neuron's features ``phi[base:base + n_basis]``
+    (starting them from zero on its first spike within the memory)."""
+    n_basis = basis.shape[0]
+    if first:
+        phi[base:base + n_basis] = 0.0
+    for a in range(n_basis):
+        phi[base + a] += basis[a, d]
+
+
+@njit(**HOT_LOOP)
+def _add_drive(phi, base, n_basis, theta, u):
+    """``u += sum_a theta[base + a] phi[base + a]``: one active neuron's drive of every
+    learnable neuron."""
+    for a in range(n_basis):
+        f = phi[base + a]
+        if f != 0.0:
+            row = theta[base + a]
+            for i in range(u.shape[0]):
+                u[i] += row[i] * f
+
+
+@njit(**HOT_LOOP)
 def input_potentials(t, x, theta, basis, phi, active, u):
     """The input part of every learnable neuron's potential at step ``t`` (the same in every
     compartment): ``u_i = gamma_i + sum_{j in X} sum_a W[j, a, i] (A_a * x_j)_{t-1}``.
@@ -107,23 +130,14 @@ def input_potentials(t, x, theta, basis, phi, active, u):
     for i in range(n_post):
         u[i] = theta[bias_row, i]
     for j in range(n_in):
-        base = j * n_basis
         hit = False
         for d in range(depth):
             if x[t - 1 - d, j] != 0:
-                if not hit:
-                    hit = True
-                    phi[base:base + n_basis] = 0.0
-                for a in range(n_basis):
-                    phi[base + a] += basis[a, d]
+                _add_basis(phi, j * n_basis, basis, d, not hit)
+                hit = True
         active[j] = hit
         if hit:
-            for a in range(n_basis):
-                f = phi[base + a]
-                if f != 0.0:
-                    row = theta[base + a]
-                    for i in range(n_post):
-                        u[i] += row[i] * f
+            _add_drive(phi, j * n_basis, n_basis, theta, u)
 
 
 @njit(**HOT_LOOP)
@@ -144,23 +158,14 @@ def recurrent_potentials(t, n_in, hid_hist, out_hist, n_hist, theta, basis, fb_k
     depth = min(memory, t)
     for h in range(n_hid):
         j = n_in + h
-        base = j * n_basis
         hit = False
         for d in range(depth):
             if hid_hist[(t - 1 - d) % n_hist, h] != 0:
-                if not hit:
-                    hit = True
-                    phi[base:base + n_basis] = 0.0
-                for a in range(n_basis):
-                    phi[base + a] += basis[a, d]
+                _add_basis(phi, j * n_basis, basis, d, not hit)
+                hit = True
         active[j] = hit
         if hit:
-            for a in range(n_basis):
-                f = phi[base + a]
-                if f != 0.0:
-                    row = theta[base + a]
-                    for i in range(n_post):
-                        u[i] += row[i] * f
+            _add_drive(phi, j * n_basis, n_basis, theta, u)
     for i in range(n_post):
         g = np.float32(0.0)
         for d in range(depth):

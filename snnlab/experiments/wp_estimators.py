@@ -166,11 +166,11 @@ def write_criteria(out: Path, rows: list[dict], args) -> None:
         "# wp reference runs: relative L2 within a CPU-time budget on one thread",
         "",
         (f"wp defaults with the learning-rate half-life below, seed 0, one thread, at most "
-         f"{args.cpu_minutes} "
-         "CPU minutes per run; test relative L2 (PDE: exact solution on the fine test grid)."),
+         f"{args.cpu_minutes} CPU minutes per run; test relative L2 (PDE: exact solution on the "
+         "fine test grid)."),
         "",
-        "| run | lr half-life (steps) | target | rel L2 at the end | steps | CPU s | wall s | "
-        "first CPU s at target |",
+        ("| run | lr half-life (steps) | target | rel L2 at the end | steps | CPU s | wall s | "
+         "first CPU s at target |"),
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
