@@ -339,8 +339,8 @@ def _gem_block(jj, row0, n_sub, t, n_pre, kappa, scale, keep, self_col, weights,
     The block's rows are contiguous, so each compartment's pass is one flat loop over
     ``n_sub * n_post`` entries (with ``n_post`` ~ 26 a per-row loop is too short for the
     vectoriser): ``drive`` float32 ``(n_basis * n_post,)`` first takes the new term
-    ``c delta^k_i feature^k_r`` of every entry. The last live compartment's pass also writes
-    ``Delta`` out, so at K = 1 each entry is touched once. ``dm`` float32 ``(n_post,)``: the
+    ``c delta^k_i feature^k_r`` of every entry and ``acc`` ``(n_basis * n_post,)`` sums
+    ``omega^k e^k`` over the live compartments. ``dm`` float32 ``(n_post,)``: the
     compartment's errors with the block's own column zeroed (a hidden neuron reaches itself
     only through its feedback kernel). Flat arrays: traces ``(K, R * n_post)``, theta and update
     ``(R * n_post,)``.
@@ -373,12 +373,7 @@ def _gem_block(jj, row0, n_sub, t, n_pre, kappa, scale, keep, self_col, weights,
                     row[i] = dm[i] * f
         wk = weights[k]
         e = traces_flat[k, start:start + size]
-        if q < n_live - 1:
-            for m in range(size):
-                ei = kappa * e[m] + drive[m]
-                e[m] = ei
-                acc[m] = wk * ei + acc[m] if q > 0 else wk * ei
-        elif q == 0:
+        if q == 0:
             for m in range(size):
                 ei = kappa * e[m] + drive[m]
                 e[m] = ei
