@@ -84,8 +84,9 @@ def run(quick: bool = False, learner: str = "gem", seconds: float | None = None,
         return lab
 
     port = free_port()
+    # verbose=False: stdout carries the JSON report only
     server = pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True,
-                      websocket_origin=[f"127.0.0.1:{port}"])
+                      verbose=False, websocket_origin=[f"127.0.0.1:{port}"])
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
