@@ -9,12 +9,15 @@ append rows (curves) lose nothing, while views that redraw whole frames use the 
 from __future__ import annotations
 
 import holoviews as hv
+import numpy as np
+import pandas as pd
 import panel as pn
 import param
 
 from snnlab.learners.snapshot import Snapshot
 from snnlab.runner import Evaluation
 
+BUFFER_ROWS = 20_000  # rows an appending view keeps (the oldest fall out)
 PLOT_OPTS = dict(
     responsive=True,
     min_height=220,
@@ -64,6 +67,47 @@ class LiveView(pn.viewable.Viewer):
             *objects,
             sizing_mode="stretch_width",
         )
+
+
+class ScalarHistoryView(LiveView):
+    """Appends ``(step, *scalars)`` of every snapshot that carries all of ``scalars`` to a
+    Buffer of the newest ``BUFFER_ROWS`` rows; subclasses give the ``plots`` drawn from it,
+    side by side."""
+
+    #: snapshot scalars, one column each
+    scalars: tuple[str, ...] = ()
+
+    rows_shown = param.Integer(default=0, doc="Rows received (for tests).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.buffer = hv.streams.Buffer(
+            pd.DataFrame({"step": np.zeros(0, int), **{s: np.zeros(0) for s in self.scalars}}),
+            length=BUFFER_ROWS,
+            index=False,
+        )
+
+    def plots(self) -> tuple:
+        """Callbacks ``data -> element`` over the buffer's DataFrame."""
+        raise NotImplementedError
+
+    def _draw(self, frames, evaluations):
+        rows = [(f.step, *(f.scalars[s] for s in self.scalars))
+                for f in frames if all(s in f.scalars for s in self.scalars)]
+        if rows:
+            self.buffer.send(pd.DataFrame(rows, columns=["step", *self.scalars]))
+            self.rows_shown += len(rows)
+
+    def reset(self):
+        super().reset()
+        self.buffer.clear()
+        self.rows_shown = 0
+
+    def __panel__(self):
+        return self._layout(pn.Row(
+            *[pn.pane.HoloViews(dynamic(plot, self.buffer), sizing_mode="stretch_width")
+              for plot in self.plots()],
+            sizing_mode="stretch_width"))
 
 
 def latest(frames: list[Snapshot], name: str):

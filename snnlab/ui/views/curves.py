@@ -12,7 +12,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic
+from snnlab.ui.views.base import BUFFER_ROWS, PLOT_OPTS, LiveView, dynamic
 
 #: metrics drawn for each task kind (columns of the evaluation buffer)
 METRICS_BY_KIND = {
@@ -21,7 +21,6 @@ METRICS_BY_KIND = {
     "pde": ("rel_l2",),
     "spike-train": ("van_rossum", "correlation"),
 }
-BUFFER_ROWS = 20_000
 
 
 class LearningCurveView(LiveView):

@@ -17,8 +17,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
-from snnlab.ui.views.curves import BUFFER_ROWS
+from snnlab.ui.views.base import BUFFER_ROWS, PLOT_OPTS, LiveView, dynamic, latest
 
 EMPTY_RASTER = {"step": np.zeros(0), "neuron": np.zeros(0, dtype=int)}
 CALIBRATION_METRICS = ("test_accuracy", "ece", "test_log_likelihood")

@@ -21,10 +21,16 @@ import pandas as pd
 import panel as pn
 import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import (
+    BUFFER_ROWS,
+    PLOT_OPTS,
+    LiveView,
+    ScalarHistoryView,
+    dynamic,
+    latest,
+)
 from snnlab.ui.views.raster import TIME
 
-HISTORY_ROWS = 20_000
 EMPTY_OVERLAY = {
     "observed": pd.DataFrame({"time": np.zeros(0), "step": np.zeros(0, int)}),
     "desired": np.zeros(0),
@@ -99,8 +105,8 @@ class SpikeOverlayView(LiveView):
 
     def _send(self):
         observed = pd.concat(self._history, ignore_index=True) if self._history else None
-        if observed is not None and len(observed) > HISTORY_ROWS:
-            observed = observed.iloc[-HISTORY_ROWS:]
+        if observed is not None and len(observed) > BUFFER_ROWS:
+            observed = observed.iloc[-BUFFER_ROWS:]
             self._history = [observed]
         self.pipe.send(
             {
@@ -180,22 +186,17 @@ class ErrorSignalView(LiveView):
             sizing_mode="stretch_width"))
 
 
-class SpikeDistanceView(LiveView):
+class SpikeDistanceView(ScalarHistoryView):
     """van Rossum distance and Schreiber correlation of each training step."""
 
     arrays = ()
-
-    rows_shown = param.Integer(default=0, doc="Steps received (for tests).")
+    scalars = ("van_rossum", "correlation")
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Spike-train distance per step"), **params)
-        self.buffer = hv.streams.Buffer(
-            pd.DataFrame(
-                {"step": np.zeros(0, int), "van_rossum": np.zeros(0), "correlation": np.zeros(0)}
-            ),
-            length=HISTORY_ROWS,
-            index=False,
-        )
+
+    def plots(self):
+        return (self._distance_plot, self._correlation_plot)
 
     def _distance_plot(self, data):
         return hv.Curve(data, "step", "van_rossum").opts(
@@ -206,27 +207,3 @@ class SpikeDistanceView(LiveView):
         return hv.Curve(data, "step", "correlation").opts(
             color="#55a868", ylim=(0, 1.05), title="Schreiber correlation", **PLOT_OPTS
         )
-
-    def _draw(self, frames, evaluations):
-        rows = [
-            (f.step, f.scalars["van_rossum"], f.scalars["correlation"])
-            for f in frames
-            if "van_rossum" in f.scalars and "correlation" in f.scalars
-        ]
-        if rows:
-            steps, distance, correlation = zip(*rows)
-            self.buffer.send(
-                pd.DataFrame({"step": steps, "van_rossum": distance, "correlation": correlation})
-            )
-            self.rows_shown += len(rows)
-
-    def reset(self):
-        super().reset()
-        self.buffer.clear()
-        self.rows_shown = 0
-
-    def __panel__(self):
-        return self._layout(pn.Row(
-            *[pn.pane.HoloViews(dynamic(plot, self.buffer), sizing_mode="stretch_width")
-              for plot in (self._distance_plot, self._correlation_plot)],
-            sizing_mode="stretch_width"))

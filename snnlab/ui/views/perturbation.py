@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
-import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import PLOT_OPTS, LiveView, ScalarHistoryView, dynamic, latest
 
-BUFFER_ROWS = 20_000
 CURVE_ARRAYS = ("prediction", "target", "plot_x", "plot_t")
 DIAGNOSTICS = ("rel_l2", "estimator_cosine", "estimator_variance")
 
@@ -35,14 +32,35 @@ def _label(time: float, n_times: int) -> str:
     return "" if n_times == 1 else f" t={time:.2f}"
 
 
-class PredictionView(LiveView):
-    """Model output (solid) over the target or exact solution (dashed), one colour per time."""
+class CurvesByTimeView(LiveView):
+    """Redraws whole from the newest snapshot's curves ``{t: (x, prediction, target)}``;
+    subclasses give ``_plot``."""
 
     arrays = CURVE_ARRAYS
 
     def __init__(self, **params):
-        super().__init__(title=params.pop("title", "Prediction vs target"), **params)
+        super().__init__(**params)
         self.pipe = hv.streams.Pipe(data={})
+
+    def _plot(self, data):
+        raise NotImplementedError
+
+    def _draw(self, frames, evaluations):
+        data = curves_by_time(frames)
+        if data is not None:
+            self.pipe.send(data)
+
+    def __panel__(self):
+        return self._layout(
+            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
+        )
+
+
+class PredictionView(CurvesByTimeView):
+    """Model output (solid) over the target or exact solution (dashed), one colour per time."""
+
+    def __init__(self, **params):
+        super().__init__(title=params.pop("title", "Prediction vs target"), **params)
 
     def _plot(self, data):
         colours = hv.Cycle("Category10").values
@@ -58,25 +76,12 @@ class PredictionView(LiveView):
             layers = [hv.Curve(([], []), "x", "u")]
         return hv.Overlay(layers).opts(legend_position="top_right", framewise=True, **PLOT_OPTS)
 
-    def _draw(self, frames, evaluations):
-        data = curves_by_time(frames)
-        if data is not None:
-            self.pipe.send(data)
 
-    def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
-
-
-class PointwiseErrorView(LiveView):
+class PointwiseErrorView(CurvesByTimeView):
     """``prediction - target`` along x, one curve per time."""
-
-    arrays = CURVE_ARRAYS
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Pointwise error"), **params)
-        self.pipe = hv.streams.Pipe(data={})
 
     def _plot(self, data):
         curves = [
@@ -86,32 +91,20 @@ class PointwiseErrorView(LiveView):
         zero = hv.HLine(0.0).opts(color="gray", line_dash="dotted")
         return (hv.Overlay(curves) * zero).opts(framewise=True, **PLOT_OPTS)
 
-    def _draw(self, frames, evaluations):
-        data = curves_by_time(frames)
-        if data is not None:
-            self.pipe.send(data)
-
-    def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
 
 
-class EstimatorDiagnosticsView(LiveView):
+class EstimatorDiagnosticsView(ScalarHistoryView):
     """Per-step relative L2 on the plotting points, cosine with the reference gradient and
     the variance of the estimate (log scale), appended as rows."""
 
     arrays = CURVE_ARRAYS
-
-    rows_shown = param.Integer(default=0, doc="Rows received (for tests).")
+    scalars = DIAGNOSTICS
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Estimator diagnostics"), **params)
-        self.buffer = hv.streams.Buffer(
-            pd.DataFrame({"step": np.zeros(0, int), **{d: np.zeros(0) for d in DIAGNOSTICS}}),
-            length=BUFFER_ROWS,
-            index=False,
-        )
+
+    def plots(self):
+        return (self._error_plot, self._cosine_plot, self._variance_plot)
 
     def _error_plot(self, data):
         return hv.Curve(data, "step", "rel_l2").opts(
@@ -125,22 +118,3 @@ class EstimatorDiagnosticsView(LiveView):
         positive = data[data["estimator_variance"] > 0]
         return hv.Curve(positive, "step", "estimator_variance").opts(
             logy=True, color="#c44e52", title="estimator variance", **PLOT_OPTS)
-
-    def _draw(self, frames, evaluations):
-        rows = [(f.step, *(f.scalars[d] for d in DIAGNOSTICS))
-                for f in frames if all(d in f.scalars for d in DIAGNOSTICS)]
-        if rows:
-            self.buffer.send(pd.DataFrame(rows, columns=["step", *DIAGNOSTICS]))
-            self.rows_shown += len(rows)
-
-    def reset(self):
-        super().reset()
-        self.buffer.clear()
-        self.rows_shown = 0
-
-    def __panel__(self):
-        plots = [
-            pn.pane.HoloViews(dynamic(plot, self.buffer), sizing_mode="stretch_width")
-            for plot in (self._error_plot, self._cosine_plot, self._variance_plot)
-        ]
-        return self._layout(pn.Row(*plots, sizing_mode="stretch_width"))
