@@ -344,6 +344,28 @@ def update_gaussian_row(
         s2[j] = 1.0 / precision
 
 
+@njit(cache=True, nogil=True, inline="always")  # per weight, in hot loops
+def normalise_log_probs(log_probs, w, top, support, prob_floor, w_mean, w_var):
+    """Normalise discrete weight ``w``'s log-probabilities ``log_probs[w]`` in place (given
+    unnormalised, largest value ``top``; each probability floored at ``prob_floor`` before
+    normalising) and set its mean ``w_mean[w]`` and variance ``w_var[w]``."""
+    n_support = support.shape[0]
+    total = 0.0
+    for k in range(n_support):
+        p = max(math.exp(log_probs[w, k] - top), prob_floor)
+        log_probs[w, k] = p
+        total += p
+    mean = 0.0
+    second = 0.0
+    for k in range(n_support):
+        p = log_probs[w, k] / total
+        log_probs[w, k] = math.log(p)
+        mean += p * support[k]
+        second += p * support[k] * support[k]
+    w_mean[w] = mean
+    w_var[w] = max(second - mean * mean, 0.0)
+
+
 @njit(cache=True, nogil=True)
 def update_discrete_row(
     layer,
@@ -403,20 +425,7 @@ def update_discrete_row(
             )
             log_probs[w, k] = value
             top = max(top, value)
-        total = 0.0
-        for k in range(n_support):
-            p = max(math.exp(log_probs[w, k] - top), prob_floor)
-            log_probs[w, k] = p
-            total += p
-        mean = 0.0
-        second = 0.0
-        for k in range(n_support):
-            p = log_probs[w, k] / total
-            log_probs[w, k] = math.log(p)
-            mean += p * support[k]
-            second += p * support[k] * support[k]
-        w_mean[w] = mean
-        w_var[w] = max(second - mean * mean, 0.0)
+        normalise_log_probs(log_probs, w, top, support, prob_floor, w_mean, w_var)
 
 
 @njit(cache=True, nogil=True)
@@ -962,21 +971,9 @@ def discrete_site_update(
         value = cav_logp[w, k] + keep * tilt[k] + damping * sites[n, w, k]
         log_probs[w, k] = value
         top = max(top, value)
-    total = 0.0
+    normalise_log_probs(log_probs, w, top, support, prob_floor, w_mean, w_var)
     for k in range(n_support):
-        p = max(math.exp(log_probs[w, k] - top), prob_floor)
-        log_probs[w, k] = p
-        total += p
-    mean = 0.0
-    second = 0.0
-    for k in range(n_support):
-        p = log_probs[w, k] / total
-        log_probs[w, k] = math.log(p)
         sites[n, w, k] = log_probs[w, k] - cav_logp[w, k]
-        mean += p * support[k]
-        second += p * support[k] * support[k]
-    w_mean[w] = mean
-    w_var[w] = max(second - mean * mean, 0.0)
 
 
 @njit(cache=True, nogil=True)

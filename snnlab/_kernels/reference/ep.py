@@ -177,6 +177,14 @@ def ep_forward_backward(
     )
 
 
+def floored_probabilities(logits, prob_floor):
+    """Probabilities over the last axis from unnormalised log-probabilities, each floored at
+    ``prob_floor`` before normalising (as :func:`snnlab._kernels.ep.normalise_log_probs`)."""
+    p = np.maximum(np.exp(logits - logits.max(axis=-1, keepdims=True)), prob_floor)
+    p /= p.sum(axis=-1, keepdims=True)
+    return p
+
+
 def update_layer(
     layer,
     w_mean,
@@ -210,8 +218,7 @@ def update_layer(
         quad = kappa**2 * (gv.T @ c + 0.5 * d2.T @ (a * a))
         logits = layer_view(log_probs, widths, bias, layer)
         logits += keep * (support * lin[..., None] + support**2 * quad[..., None])
-        p = np.maximum(np.exp(logits - logits.max(axis=2, keepdims=True)), prob_floor)
-        p /= p.sum(axis=2, keepdims=True)
+        p = floored_probabilities(logits, prob_floor)
         logits[...] = np.log(p)
         mu[...] = p @ support
         s2[...] = np.maximum(p @ support**2 - mu * mu, 0.0)
@@ -568,8 +575,7 @@ def ep_train_sites(
                 tilt = sk * lin[..., None] + sk**2 * quad[..., None]
             cav = layer_view(cav_logp, widths, bias, layer)
             logits = cav + keep * tilt + damping * site
-            probs = np.maximum(np.exp(logits - logits.max(axis=2, keepdims=True)), prob_floor)
-            probs /= probs.sum(axis=2, keepdims=True)
+            probs = floored_probabilities(logits, prob_floor)
             layer_view(log_probs, widths, bias, layer)[...] = np.log(probs)
             site[...] = np.log(probs) - cav
             post_mean[...] = probs @ support
