@@ -2,8 +2,8 @@
 
 Eligibility traces decay geometrically and a confident neuron's error ``s - p`` can be tiny, so
 long runs fill the traces with subnormal float32 values (below 1.2e-38). On x86 every multiply
-that touches one takes a microcode assist of ~100 cycles: GEM training slowed from 0.9 to 2.7 ms
-per example as it learned. Setting the FTZ (flush results to zero) and DAZ (read subnormal inputs
+that touches one takes a microcode assist of ~100 cycles, so GEM training got slower per
+example as it learned. Setting the FTZ (flush results to zero) and DAZ (read subnormal inputs
 as zero) bits of the thread's MXCSR removes the assist; it only changes values below 1.2e-38.
 
 The mode belongs to a thread, so a kernel sets it in every thread it runs code in (each

@@ -168,6 +168,41 @@ def write_outputs(rows: list[dict], summary: list[dict], out: Path, seeds, minut
     plt.close(fig)
 
 
+VALIDATION_SEEDS = tuple(range(100, 116))
+VALIDATION_CAP = 100
+VALIDATION_GRID = [{"lr": lr, "tau_approx": tau} for lr in (300.0, 600.0, 1000.0, 3000.0, 10000.0)
+                   for tau in (0.3, 0.6, 1.0, 3.0)]
+
+
+def validation_grid(workers: int, out: Path) -> None:
+    """Single-layer NormAD over ``VALIDATION_GRID`` (rate r x tau_L') on the held-out seeds
+    100-115: success and capped median epochs (cap 100) per setting, to ``validation.md``."""
+    jobs = [(repr(params), "spike-pattern", True, params, VALIDATION_CAP, seed)
+            for params in VALIDATION_GRID for seed in VALIDATION_SEEDS]
+    if workers > 1:
+        with Pool(workers) as pool:
+            rows = pool.map(run_one, jobs, chunksize=1)
+    else:
+        rows = [run_one(job) for job in jobs]
+    lines = [
+        "# NormAD settings on the validation seeds 100-115 (single-layer spike-pattern)",
+        "",
+        f"Capped median: failures count as the cap, {VALIDATION_CAP} epochs.",
+        "",
+        "| r | tau_L' (ms) | success | capped median epochs |",
+        "|---|---|---|---|",
+    ]
+    for params in VALIDATION_GRID:
+        runs = [r for r in rows if r["setting"] == repr(params)]
+        capped = [r["epochs"] if r["converged"] else VALIDATION_CAP for r in runs]
+        success = np.mean([r["converged"] for r in runs])
+        lines.append(f"| {params['lr']:g} | {params['tau_approx']:g} | {success:.0%} | "
+                     f"{np.median(capped):g} |")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "validation.md").write_text("\n".join(lines) + "\n")
+    print((out / "validation.md").read_text())
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="snnlab experiment normad-convergence",
@@ -177,7 +212,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=20, help="runs per setting (seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=2, help="parallel processes")
     parser.add_argument("--out", default="docs/results/normad-convergence")
+    parser.add_argument("--validation-grid", action="store_true",
+                        help="instead: NormAD's r x tau_L' on the validation seeds 100-115")
     args = parser.parse_args(argv)
+    if args.validation_grid:
+        validation_grid(args.workers, Path(args.out))
+        return 0
     seeds = list(range(args.seeds))
     jobs = [(*setting, seed) for setting in SETTINGS for seed in seeds]
     start = time.perf_counter()
