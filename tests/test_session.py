@@ -37,15 +37,39 @@ def test_play_runs_in_worker_and_pause_stops_steps(session):
     assert session.state == "paused"
 
 
-def test_slow_reader_loses_frames_not_steps(session):
+def test_slow_reader_loses_old_rows_not_steps(session):
     session.play()
     assert wait_for(lambda: session.steps_done > 100)
     session.pause()
     frames = session.drain()
-    assert len(frames) == 8  # bounded: only the newest survive
+    assert len(frames) == 9  # bounded: the newest 8, and the dropped one that carries arrays
+    assert frames[0].arrays and not any(f.arrays for f in frames[1:])
+    frames = frames[1:]
     assert frames[-1].step == session.learner.step_ == session.steps_done
     assert [f.step for f in frames] == list(range(frames[0].step, frames[-1].step + 1))
-    assert session.snapshots_dropped >= session.steps_done - 8
+    assert session.snapshots_dropped == session.steps_done - 8
+
+
+def test_arrays_come_once_per_drain_and_scalars_with_every_step():
+    session = Session(learners.make("readout", lr=2.0, seed=0), toy_classification())
+    for _ in range(5):
+        session.step()  # a manual step always carries arrays
+    assert all(f.arrays for f in session.drain())
+    session.play()
+    assert wait_for(lambda: session.steps_done > 30)
+    session.pause()
+    frames = session.drain()
+    with_arrays = [f for f in frames if f.arrays]
+    assert len(with_arrays) == 1 and with_arrays[0] is frames[0]
+    assert set(with_arrays[0].arrays) == set(session.learner.snapshot_arrays)
+    assert all("loss" in f.scalars for f in frames)
+    done = session.steps_done
+    session.play()
+    assert wait_for(lambda: session.steps_done > done + 30)
+    session.pause()
+    again = session.drain()
+    assert again[0].step == frames[-1].step + 1 and again[0].arrays  # wanted again after drain
+    session.stop()
 
 
 def test_live_change_applies_at_next_step(session):
@@ -85,8 +109,8 @@ def test_rebuild_parameter_rebuilds_the_network(session):
 def test_diverging_run_pauses_keeps_last_good_state_and_says_why(session):
     session.step()
     good = session.learner.state_dict()
-    # weights corrupted between steps: the next update overflows to NaN
-    session.learner.W_ *= 1e300
+    # weights corrupted between steps: the next update spreads the NaN
+    session.learner.W_[0, 0] = np.nan
     session.play()
     assert wait_for(lambda: session.state == "paused")
     assert "NaN or inf" in session.message and "learning rate" in session.message
@@ -123,3 +147,69 @@ def test_paused_state_means_no_step_is_in_flight(session):
         done = session.steps_done
         time.sleep(0.05)
         assert session.steps_done == done
+
+
+def test_evaluations_run_beside_the_steps_and_equal_a_headless_run():
+    from snnlab.runner import Runner
+
+    learner = learners.make("readout", lr=0.5, seed=3)
+    task = toy_classification()
+    with Session(learner, task, eval_every=4, eval_samples=16) as s:
+        for _ in range(12):
+            s.step()
+        assert s.evaluator.wait_idle(10)
+        live = [e.row() for e in s.runner.history]
+    headless = Runner(learners.make("readout", lr=0.5, seed=3), task, eval_every=4,
+                      eval_samples=16)
+    for _ in range(12):
+        headless.advance()
+    assert live == [e.row() for e in headless.history]
+    assert [r["step"] for r in live] == [4, 8, 12]
+
+
+def test_a_slow_evaluation_does_not_stop_the_steps(monkeypatch):
+    learner = learners.make("readout", seed=0)
+    evaluate = type(learner).evaluate
+    started = threading.Event()
+
+    def slow(self, split="test", max_samples=None):
+        started.set()
+        time.sleep(1.0)
+        return evaluate(self, split, max_samples)
+
+    monkeypatch.setattr(type(learner), "evaluate", slow)
+    with Session(learner, toy_classification(), eval_every=10) as s:
+        s.play()
+        assert started.wait(10)
+        at_start = s.steps_done
+        assert wait_for(lambda: s.steps_done >= at_start + 5, timeout=0.9)
+        assert wait_for(lambda: len(s.evaluations) >= 1, timeout=10)
+
+
+def test_an_exception_in_a_step_pauses_keeps_the_state_and_says_why(monkeypatch, session):
+    session.step()
+    good = session.learner.state_dict()
+
+    def broken(self, batch):
+        self.W_[:] = 7.0  # half-done update, then a bug
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(type(session.learner), "_update", broken)
+    session.play()
+    assert wait_for(lambda: session.state == "paused")
+    assert "MemoryError" in session.message and "no room" in session.message
+    assert all(np.array_equal(good[k], v) for k, v in session.learner.state_dict().items())
+    assert session.thread.is_alive()  # the worker waits for the next Play
+
+
+def test_memory_holds_recent_evaluations_and_the_record_keeps_all(monkeypatch):
+    import snnlab.session as session_module
+
+    monkeypatch.setattr(session_module, "HISTORY_ROWS", 3)
+    with Session(learners.make("readout", seed=0), toy_classification(), eval_every=1,
+                 eval_samples=8) as s:
+        for _ in range(10):
+            s.step()
+        record = s.record()
+        assert len(s.evaluations) == 3 and len(s.runner.history.recent()) == 3
+    assert [row["step"] for row in record.metrics] == list(range(1, 11))

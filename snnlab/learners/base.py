@@ -53,6 +53,9 @@ class Learner(param.Parameterized):
         self.task_: Task | None = None
         self.step_ = 0
         self.n_seen_ = 0
+        #: whether ``step`` builds and copies the snapshot arrays; whoever consumes snapshots
+        #: turns it off while it needs scalars only (a headless run, a screen between frames)
+        self.with_arrays = True
 
     # -- building ---------------------------------------------------------------------------
     def setup(self, task: Task) -> "Learner":
@@ -82,20 +85,32 @@ class Learner(param.Parameterized):
 
     # -- learning ---------------------------------------------------------------------------
     def step(self, batch: Batch) -> Snapshot:
-        """One update on ``batch``; returns a snapshot of copied arrays and scalars."""
+        """One update on ``batch``; returns a snapshot of scalars and, while ``with_arrays``,
+        copied arrays (an empty dict otherwise)."""
         self._require_setup()
         scalars, arrays = self._update(batch)
+        if self.with_arrays:
+            arrays = arrays() if callable(arrays) else arrays
+            arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}
+        else:
+            arrays = {}
         self.step_ += 1
         self.n_seen_ += batch.size
         return Snapshot(
             step=self.step_,
             epoch=self.n_seen_ / max(len(self.task_.train), 1),
             scalars={k: float(v) for k, v in scalars.items()},
-            arrays={k: np.array(v, copy=True) for k, v in arrays.items()},
+            arrays=arrays,
         )
 
     def _update(self, batch: Batch) -> tuple[dict, dict]:
+        """One update; returns the snapshot's scalars and its arrays, or a function returning
+        them (called only when the arrays are wanted: they can cost more than the update)."""
         raise NotImplementedError
+
+    def evaluation_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays the last ``evaluate`` produced for the live views (none by default)."""
+        return {}
 
     def partial_fit(self, X, y) -> "Learner":
         """One update on sample-first arrays ``X``, ``y`` (as a task split holds them)."""

@@ -367,6 +367,7 @@ class EP(Learner):
         self.noise_alpha_ = np.full(task.n_outputs, NOISE_ALPHA0)
         self.noise_beta_ = np.full(task.n_outputs, (NOISE_ALPHA0 - 1.0) * float(self.noise_var))
         self._uncertainty = None
+        self._uncertainty_step = 0
         n_show = min(n_weights, MAX_SNAPSHOT_VALUES)
         self.snapshot_index_ = np.linspace(0, n_weights - 1, n_show).astype(np.int64)
 
@@ -544,13 +545,7 @@ class EP(Learner):
         }
         if change is not None:
             scalars["marginal_change"] = change
-        arrays = {
-            "raster_input": raster,
-            "spike_prob_hidden": act_mean[0, widths[0] :].astype(np.float32),
-            "output_mean": out_mean[0].astype(np.float32),
-            "output_var": out_var[0].astype(np.float32),
-            **self._weight_arrays(),
-        }
+        proba = None
         if gaussian_lik:
             error = out_mean - targets
             scalars["train_rmse"] = float(np.sqrt(np.mean(error**2)))
@@ -558,7 +553,16 @@ class EP(Learner):
         else:
             proba = self._class_proba(out_mean, out_var)
             scalars["train_accuracy"] = float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
-            arrays["proba"] = proba[0].astype(np.float32)
+
+        def arrays():  # built only when the screen wants them
+            return {
+                "raster_input": raster,
+                "spike_prob_hidden": act_mean[0, widths[0] :].astype(np.float32),
+                "output_mean": out_mean[0].astype(np.float32),
+                "output_var": out_var[0].astype(np.float32),
+                **self._weight_arrays(),
+                **({} if proba is None else {"proba": proba[0].astype(np.float32)}),
+            }
         return scalars, arrays
 
     def _ep_sweeps(self, index, targets, alpha, beta, common, *buffers) -> float:
@@ -638,7 +642,8 @@ class EP(Learner):
         Classification: entropy of the predictive class distribution (nats) and 1 where the
         prediction is wrong. Regression: predictive standard deviation and absolute error.
         """
-        if self.step_ % UNCERTAINTY_EVERY == 0 or self._uncertainty is None:
+        if self._uncertainty is None or self.step_ - self._uncertainty_step >= UNCERTAINTY_EVERY:
+            self._uncertainty_step = self.step_
             data = self.task_.test
             x, y = data.x[:UNCERTAINTY_SAMPLES], np.asarray(data.y[:UNCERTAINTY_SAMPLES])
             if self.task_.kind == "classification":

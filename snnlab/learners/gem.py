@@ -141,7 +141,6 @@ class GEM(Learner):
         "omega",
         "loglik_steps",
         "loglik_bound",
-        "reliability",
         "weights_input_hidden",
         "weights_hidden_hidden",
         "weights_input_output",
@@ -301,19 +300,20 @@ class GEM(Learner):
             "learning_rate": config.learning_rate,
             "n_samples": self.n_compartments,
         }
-        arrays = {
-            "raster_input": x[:, 0],
-            "raster_hidden": first.hidden_spikes[:, 0],
-            "raster_output": first.output_spikes[:, 0],
-            "raster_hidden_compartments": first.hidden_spikes[:, :MAX_SNAPSHOT_COMPARTMENTS]
-            .transpose(1, 0, 2),
-            "membrane_output": first.output_potentials[:, 0, :16],
-            "omega": first.omega,
-            "loglik_steps": first.loglik,
-            "loglik_bound": (first_bound / np.arange(1, n_steps + 1)).astype(np.float32),
-            "reliability": self._reliability,
-            **{f"weights_{k}": decimate(w) for k, w in self.weights().items()},
-        }
+
+        def arrays():  # built only when the screen wants them
+            return {
+                "raster_input": x[:, 0],
+                "raster_hidden": first.hidden_spikes[:, 0],
+                "raster_output": first.output_spikes[:, 0],
+                "raster_hidden_compartments": first.hidden_spikes[:, :MAX_SNAPSHOT_COMPARTMENTS]
+                .transpose(1, 0, 2),
+                "membrane_output": first.output_potentials[:, 0, :16],
+                "omega": first.omega,
+                "loglik_steps": first.loglik,
+                "loglik_bound": (first_bound / np.arange(1, n_steps + 1)).astype(np.float32),
+                **{f"weights_{k}": decimate(w) for k, w in self.weights().items()},
+            }
         return scalars, arrays
 
     def _accumulate_average(self, n_seen: int) -> None:
@@ -420,6 +420,11 @@ class GEM(Learner):
         spread = predicted.std() * target.std()
         correlation = float(np.corrcoef(predicted, target)[0, 1]) if spread > 0 else 0.0
         return {f"{split}_log_likelihood": loglik, "correlation": correlation}
+
+    def evaluation_arrays(self) -> dict[str, np.ndarray]:
+        """``reliability`` ``(3, n_bins)`` of the last test evaluation: confidence, accuracy and
+        count per bin of the vote shares."""
+        return {"reliability": self._reliability}
 
     def weights(self) -> dict[str, np.ndarray]:
         """Synaptic weights ``(n_pre, n_post, n_basis)`` by pathway (copies)."""
