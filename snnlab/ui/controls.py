@@ -31,22 +31,18 @@ class HyperparameterPanel(pn.viewable.Viewer):
         self.draft = cls(**{k: v for k, v in session.learner.hyperparameters().items()})
         self._reverting = False
         self.draft.param.watch(self._changed, self.names)
-        self.editor = pn.Param(
-            self.draft.param,
-            parameters=self.names,
-            show_name=False,
-            widgets={k: _widget_for(cls.param[k]) for k in self.names if _widget_for(cls.param[k])},
-            sizing_mode="stretch_width",
-        )
-        self.rebuild_button = pn.widgets.Button(label="Rebuild", button_type="warning")
-        self.cancel_button = pn.widgets.Button(label="Cancel")
-        self.rebuild_button.on_click(lambda _: self.confirm_rebuild())
-        self.cancel_button.on_click(lambda _: self.cancel_rebuild())
-        self.confirm = pn.Column(
-            pn.pane.Markdown(self.param.pending.rx().rx.pipe(_rebuild_text)),
-            pn.Row(self.rebuild_button, self.cancel_button),
-            visible=self.param.pending.rx().rx.pipe(bool),
-        )
+        widgets = {k: _widget_for(cls.param[k]) for k in self.names if _widget_for(cls.param[k])}
+        # one editor per parameter, so the rebuild prompt can sit right under its field
+        self.editors = {
+            name: pn.Param(self.draft.param, parameters=[name], show_name=False,
+                           widgets={name: widgets[name]} if name in widgets else {},
+                           sizing_mode="stretch_width")
+            for name in self.names
+        }
+        #: a rebuild prompt under each parameter that rebuilds; the first one changed shows it
+        self.confirms = {name: self._confirm_box() for name in self.names
+                         if name in self.rebuild_params}
+        self.param.watch(self._show_prompt, ["pending"])
 
     def _changed(self, *events) -> None:
         if self._reverting:
@@ -63,6 +59,22 @@ class HyperparameterPanel(pn.viewable.Viewer):
                 self._revert(live)
         if rebuild:
             self.pending = {**self.pending, **rebuild}
+
+    def _confirm_box(self) -> pn.Column:
+        rebuild = pn.widgets.Button(label="Rebuild", button_type="warning")
+        cancel = pn.widgets.Button(label="Cancel")
+        rebuild.on_click(lambda _: self.confirm_rebuild())
+        cancel.on_click(lambda _: self.cancel_rebuild())
+        text = pn.pane.Str("", styles={"white-space": "pre-wrap"}, sizing_mode="stretch_width")
+        return pn.Column(text, pn.Row(rebuild, cancel), visible=False,
+                         styles={"background": "#fff3cd", "padding": "4px"})
+
+    def _show_prompt(self, *_) -> None:
+        """Show the prompt under the first parameter waiting for a rebuild (or hide it)."""
+        first = next((n for n in self.confirms if n in self.pending), None)
+        for name, box in self.confirms.items():
+            box[0].object = _rebuild_text(self.pending) if name == first else ""
+            box.visible = name == first
 
     def confirm_rebuild(self) -> None:
         """Apply the held-back changes: the network is rebuilt from the seed."""
@@ -90,14 +102,14 @@ class HyperparameterPanel(pn.viewable.Viewer):
         }
 
     def __panel__(self):
-        return pn.Column(
-            self.editor,
-            self.confirm,
-            pn.pane.Alert(
-                self.param.notice, alert_type="danger", visible=self.param.notice.rx().rx.pipe(bool)
-            ),
-            sizing_mode="stretch_width",
-        )
+        fields = []
+        for name in self.names:
+            fields.append(self.editors[name])
+            if name in self.confirms:
+                fields.append(self.confirms[name])
+        refusal = pn.pane.Str(self.param.notice, visible=self.param.notice.rx().rx.pipe(bool),
+                              styles={"color": "#842029", "white-space": "pre-wrap"})
+        return pn.Column(*fields, refusal, sizing_mode="stretch_width")
 
 
 def _widget_for(declared: param.Parameter):
@@ -112,5 +124,5 @@ def _widget_for(declared: param.Parameter):
 def _rebuild_text(pending: dict) -> str:
     if not pending:
         return ""
-    names = ", ".join(f"`{k}` → {v}" for k, v in pending.items())
+    names = ", ".join(f"{k} → {v}" for k, v in pending.items())
     return f"Changing {names} rebuilds the network: the weights start again from the seed."

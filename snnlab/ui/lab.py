@@ -1,37 +1,58 @@
 """The Lab: one session's controls and live views, in a browser tab or a notebook cell.
 
-Data flow: the session's worker thread steps the learner and queues snapshots; a periodic
-callback of this Bokeh session (``fps`` times per second) drains the queue and pushes the frames
-to the views' HoloViews streams. The callback and the worker thread stop when the tab closes.
+Data flow: the session's worker thread steps the learner and queues snapshots (scalars every
+step, arrays once per frame); a periodic callback of this Bokeh session (``fps`` times per
+second) drains the queue and hands each view the frame, all inside one ``pn.io.hold()`` so the
+browser gets one message per frame. Views change their data sources only: nothing is rebuilt
+while the run plays. The callback and the worker threads stop when the tab closes.
+
+Evaluations while the lab plays are live ones: the first ``LIVE_EVAL_SAMPLES`` test samples
+(and as many training samples), every ``LIVE_EVAL_EVERY_SAMPLES`` training samples, computed
+beside the run; the run record exported from the lab re-evaluates the end state the same way.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from contextlib import nullcontext
 from urllib.parse import urlencode
 
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Div
 
-from snnlab import learners
+from snnlab import learners, warmup
 from snnlab.data import load_task
 from snnlab.learners import learner_names
 from snnlab.runs import index_run
 from snnlab.session import Session
 from snnlab.ui import export
 from snnlab.ui.controls import HyperparameterPanel
-from snnlab.ui.url_state import TASK_PRESETS, lab_tasks, parse_query, starting_task, to_query
+from snnlab.ui.url_state import (
+    LAB_PARAMS,
+    TASK_PRESETS,
+    lab_tasks,
+    parse_query,
+    starting_task,
+    to_query,
+)
 from snnlab.ui.views import (
-    LEARNER_VIEWS,
     LearningCurveView,
     LiveView,
     MembraneView,
     RasterView,
     WeightHistogramView,
+    learner_views,
 )
+
+LIVE_EVAL_SAMPLES = 100
+LIVE_EVAL_EVERY_SAMPLES = 2048
+
+
+def live_eval_every(batch_size: int) -> int:
+    """Steps between live evaluations: about every ``LIVE_EVAL_EVERY_SAMPLES`` samples."""
+    return max(1, round(LIVE_EVAL_EVERY_SAMPLES / batch_size))
 
 
 def build_views(session: Session) -> list[LiveView]:
@@ -46,11 +67,11 @@ def build_views(session: Session) -> list[LiveView]:
     membranes = [a for a in arrays if a.startswith("membrane_")]
     if membranes:
         views.append(MembraneView(populations=membranes, dt_ms=dt_ms))
-    views.append(LearningCurveView(kind=task.kind))
+    views.append(LearningCurveView(kind=task.kind, eval_samples=session.runner.eval_samples))
     layers = [a for a in arrays if a.startswith("weights_")]
     if layers:
         views.append(WeightHistogramView(layers=layers))
-    views.extend(view.for_task(task) for view in LEARNER_VIEWS.get(learner.key, ()))
+    views.extend(view.for_task(task) for view in learner_views(learner.key))
     return views
 
 
@@ -64,11 +85,7 @@ class Lab(pn.viewable.Viewer):
 
     learner = param.Selector(default="readout", objects=learner_names(), doc="Learning rule.")
     task = param.Selector(default="digits-events", objects=["digits-events"], doc="Task.")
-    fps = param.Integer(default=10, bounds=(1, 30), doc="Frames drawn per second.")
-    draw_budget = param.Number(
-        default=0.15, bounds=(0.01, 1.0),
-        doc="Largest share of the time the server spends drawing: a frame that would exceed it "
-            "is skipped, so a heavy dashboard costs frames, not simulation steps.")
+    fps = param.Integer(default=20, bounds=(1, 30), doc="Frames drawn per second.")
     live = param.Boolean(default=True, doc="Redraw the views; off, the run goes on and the views "
                          "freeze (saves the browser's and the server's time).")
     frames_drawn = param.Integer(default=0, doc="Frames drawn so far (for tests and the readout).")
@@ -79,7 +96,7 @@ class Lab(pn.viewable.Viewer):
         *,
         data_root: str | None = None,
         sync_url: bool = False,
-        eval_every: int = 20,
+        eval_every: int | None = None,
         **params,
     ):
         self._initial = {
@@ -88,12 +105,15 @@ class Lab(pn.viewable.Viewer):
         super().__init__(**params)
         self.data_root = data_root
         self.sync_url = sync_url
-        self.eval_every = eval_every
-        self.notice = pn.pane.Alert("", alert_type="warning", visible=False)
-        self.speed = pn.pane.Markdown("", name="speed")
+        self.eval_every = eval_every  # None: live_eval_every(batch size)
+        # text from links and errors is shown as text, never as markup
+        self.notice = pn.pane.Str("", visible=False, styles=NOTICE_STYLE,
+                                  sizing_mode="stretch_width")
+        # a Bokeh Div changes one property a frame (a Panel text pane would add style models)
+        self.speed = Div(text="", render_as_text=True, sizing_mode="stretch_width")
         self._frame_times: deque[float] = deque(maxlen=200)
         self._callback = None
-        self._last_draw_end = self._last_draw_cost = 0.0
+        self._play_pressed = 0.0
         self._loaded = False  # the URL is written only once the page has loaded
         self._switching = False
         self._last_snapshot = None
@@ -136,8 +156,11 @@ class Lab(pn.viewable.Viewer):
         options = dict(TASK_PRESETS.get((learner, task), {}))
         if task == "nmnist":
             options["root"] = self.data_root
-        built = learners.make(learner, seed=seed, **(params or {}))
-        return Session(built, load_task(task, **options), eval_every=self.eval_every)
+        built = learners.make(learner, seed=seed, **{**LAB_PARAMS.get(learner, {}),
+                                                     **(params or {})})
+        eval_every = self.eval_every or live_eval_every(built.batch_size)
+        return Session(built, load_task(task, **options), eval_every=eval_every,
+                       eval_samples=LIVE_EVAL_SAMPLES, train_eval_samples=LIVE_EVAL_SAMPLES)
 
     def _use(self, session: Session) -> None:
         self.session = session
@@ -153,6 +176,7 @@ class Lab(pn.viewable.Viewer):
             lambda *_: self._update_url(), self.hyperparameters.names
         )
         self.views = build_views(session)
+        warmup.warm_up_in_background(session.learner, session.task)
         self._last_snapshot = None
         self._eval_seen = 0
         self.sidebar[:] = self._controls()
@@ -205,15 +229,18 @@ class Lab(pn.viewable.Viewer):
                 button_type="light",
             ),
         ]
-        self.seed_readout = pn.pane.Markdown(f"seed **{self.session.learner.seed}**")
+        self.seed_readout = pn.pane.Str(f"seed {self.session.learner.seed}")
         return [
             pn.widgets.Select.from_param(self.param.learner, name="Learner"),
             pn.widgets.Select.from_param(self.param.task, name="Task"),
             pn.Row(*[buttons[k] for k in ("Play", "Pause", "Step", "Reset")]),
             pn.Row(buttons["New seed"], self.seed_readout),
-            self.speed,
+            pn.pane.Bokeh(self.speed, sizing_mode="stretch_width"),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             pn.widgets.Checkbox.from_param(self.param.live, name="Live views"),
+            pn.pane.Str(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test and "
+                        f"training samples, every {self.session.runner.eval_every} steps.",
+                        styles={"font-size": "85%", "white-space": "pre-wrap"}),
             pn.pane.Markdown("### Hyperparameters"),
             self.hyperparameters,
             pn.pane.Markdown("### Export"),
@@ -222,6 +249,7 @@ class Lab(pn.viewable.Viewer):
 
     # -- controls ---------------------------------------------------------------------------
     def play(self) -> None:
+        self._play_pressed = time.perf_counter()
         self.session.play()
 
     def pause(self) -> None:
@@ -238,63 +266,61 @@ class Lab(pn.viewable.Viewer):
             view.reset()
         self._eval_seen = 0
         self._last_snapshot = None
-        self.seed_readout.object = f"seed **{self.session.learner.seed}**"
+        self.seed_readout.object = f"seed {self.session.learner.seed}"
         self._update_url()
 
     def new_seed(self) -> None:
         self.reset(int(np.random.default_rng().integers(0, 2**31 - 1)))
 
     def show_notice(self, text: str) -> None:
+        """Show ``text`` (as plain text: it may quote a link or an error) above the controls."""
         self.notice.object = text
         self.notice.visible = bool(text)
 
     # -- frames -----------------------------------------------------------------------------
     def draw_frame(self, force: bool = False) -> None:
-        """Drain the session and push what it produced to every view (the periodic callback).
+        """Drain the session and hand every view its part of the frame (the periodic callback).
 
-        Skipped while ``live`` is off, and when drawing now would take more than
-        ``draw_budget`` of the time since the last frame (unless ``force``).
+        All views update inside one ``pn.io.hold()``: the browser receives one message. Skipped
+        while ``live`` is off (unless ``force``).
         """
-        if not self.live:
+        if not (self.live or force):
             return
-        now = time.perf_counter()
-        idle = now - self._last_draw_end
-        if not force and idle < self._last_draw_cost * (1.0 / self.draw_budget - 1.0):
-            return  # over budget: the session keeps queueing, the next drawn frame catches up
         frames = self.session.drain()
-        evaluations = [e for e in list(self.session.evaluations) if e.step > self._eval_seen]
+        evaluations = self.session.evaluations_after(self._eval_seen)
         if evaluations:
             self._eval_seen = evaluations[-1].step
-        if frames:
-            self._last_snapshot = frames[-1]
-        # Every plot refresh freezes the Bokeh document, and each unfreeze walks all of its
-        # models (about 40 ms for a lab); one freeze around the frame walks them once.
-        document = pn.state.curdoc
-        with document.models.freeze() if document is not None else nullcontext():
+        newest = next((f for f in reversed(frames) if f.arrays), None)
+        if newest is not None:
+            self._last_snapshot = newest
+        with pn.io.hold():
             for view in self.views:
                 view.push(frames, evaluations)
-        self._last_draw_end = time.perf_counter()
-        self._last_draw_cost = self._last_draw_end - now
-        self._frame_times.append(self._last_draw_end)
-        self.frames_drawn += 1
-        self._show_speed()
-        if self.session.message and self.session.message != self.notice.object:
-            self.show_notice(self.session.message)
+            if frames or evaluations:
+                self._frame_times.append(time.perf_counter())
+                self.frames_drawn += 1
+            self._show_speed()
+            if self.session.message and self.session.message != self.notice.object:
+                self.show_notice(self.session.message)
 
     def frames_per_second(self) -> float:
-        times = self._frame_times
-        if len(times) < 2 or time.perf_counter() - times[-1] > 2.0:
-            return 0.0
-        window = [t for t in times if times[-1] - t <= 2.0]
-        return (len(window) - 1) / max(window[-1] - window[0], 1e-9)
+        """Frames sent over the last two seconds (0 when none was sent in that time)."""
+        now = time.perf_counter()
+        recent = [t for t in self._frame_times if now - t <= 2.0]
+        return len(recent) / 2.0
 
     def _show_speed(self) -> None:
         s = self.session
-        self.speed.object = (
-            f"**{s.steps_per_second:.0f}** steps/s · "
-            f"**{self.frames_per_second():.1f}** frames/s · "
-            f"step {s.learner.step_} · {s.state}"
-        )
+        if s.compiling:
+            done, name = warmup.compile_progress()
+            waited = time.perf_counter() - self._play_pressed if self._play_pressed else 0.0
+            text = (f"compiling kernels (first use)… {waited:.0f} s, "
+                    f"{done} compiled{', now ' + name if name else ''}")
+        else:
+            text = (f"{s.steps_per_second:.0f} steps/s · {self.frames_per_second():.1f} frames/s"
+                    f" · step {s.learner.step_} · {s.state}")
+        if text != self.speed.text:
+            self.speed.text = text
 
     def _set_period(self, *_):
         if self._callback is not None:
@@ -361,6 +387,10 @@ class Lab(pn.viewable.Viewer):
             self.main,
             sizing_mode="stretch_width",
         )
+
+
+NOTICE_STYLE = {"background": "#fff3cd", "border": "1px solid #ffe69c", "padding": "6px",
+                "border-radius": "4px", "white-space": "pre-wrap"}
 
 
 def _without_nmnist() -> list[str]:

@@ -23,7 +23,7 @@ import panel as pn
 import param
 
 from snnlab.runs import HEADLINE, RunEntry, RunIndex
-from snnlab.ui.views.base import PLOT_OPTS
+from snnlab.ui.static_plots import PLOT_OPTS
 
 ALL = "(all runs)"
 META_COLUMNS = ["id", "learner", "task", "seed", "sweep", "status"]

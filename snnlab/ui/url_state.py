@@ -16,6 +16,9 @@ from snnlab.learners.base import parse_hyperparameters
 RESERVED = ("learner", "task", "seed")
 #: where a learner starts when no task is asked for (else the first task it can learn)
 STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
+#: hyperparameters the lab starts a learner with: GEM learns online, one example a step (its
+#: paper's setting), so the lab shows every update rather than one every 32 examples
+LAB_PARAMS = {"gem": {"batch_size": 1}}
 #: task options the lab uses for a learner (what its experiment uses), so a step stays quick
 TASK_PRESETS = {
     ("gem", "digits-events"): {"pooling": 2, "polarity": "merge", "binary": True},

@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from bokeh.models import Plot
 
 from snnlab import Session, learners
 from snnlab.learners.snapshot import Snapshot
@@ -14,7 +15,8 @@ from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.lab import Lab, build_views
 from snnlab.ui.url_state import parse_query, to_query
 from snnlab.ui.views import LearningCurveView, MembraneView, RasterView, WeightHistogramView
-from snnlab.ui.views.raster import raster_points, select_neurons
+from snnlab.ui.views.membrane import traces_with_breaks
+from snnlab.ui.views.raster import MAX_POINTS, raster_points, select_neurons
 from toy_tasks import toy_classification
 
 
@@ -46,55 +48,98 @@ def test_select_neurons_first_most_active_random():
 
 def test_raster_view_redraws_with_the_chosen_population_and_neurons():
     view = RasterView(populations=("raster_input", "raster_output"), dt_ms=1.0)
-    view.panel = view.__panel__()
-    sent = []
-    view.pipe.add_subscriber(lambda data: sent.append(data))
+    view.__panel__()
     inputs = np.eye(5, dtype=np.uint8)
     outputs = np.ones((5, 2), dtype=np.uint8)
     view.push([frame(1, raster_input=inputs, raster_output=outputs)], [])
-    assert len(sent[-1]["neuron"]) == 5
+    assert list(view.source.data["neuron"]) == [0, 1, 2, 3, 4]
+    assert list(view.source.data["time"]) == [0, 1, 2, 3, 4]
     view.population = "raster_output"
-    assert len(sent[-1]["neuron"]) == 10
+    assert len(view.source.data["neuron"]) == 10
     view.count = 1
-    assert set(sent[-1]["neuron"]) == {0}
+    assert set(view.source.data["neuron"]) == {0}
     assert view.frames_drawn == 1
+    view.reset()
+    assert len(view.source.data["time"]) == 0
 
 
-def test_membrane_view_draws_traces_and_threshold():
+def test_raster_sends_at_most_max_points_the_latest_ones():
+    raster = np.ones((5000, 100), dtype=np.uint8)
+    points = raster_points(raster, np.arange(100), dt_ms=0.1, max_points=MAX_POINTS)
+    assert len(points["time"]) == MAX_POINTS
+    assert points["time"].max() == pytest.approx(499.9) and points["time"].min() > 400
+
+
+def test_membrane_view_draws_traces_with_breaks_and_threshold():
     view = MembraneView(populations=("membrane_output",), dt_ms=0.5)
     trace = np.random.rand(20, 3).astype(np.float32)
     view.push([frame(1, membrane_output=trace)], [])
-    (time_ms, potential), threshold = view.pipe.data
-    assert threshold == 0.5 and len(time_ms) == len(potential) == 3 * 21
+    time_ms, potential = view.source.data["time"], view.source.data["potential"]
+    assert view.threshold.location == 0.5 and len(time_ms) == len(potential) == 3 * 21
     assert np.isnan(potential[20]) and np.allclose(potential[21:41], trace[:, 1])
     assert time_ms[19] == pytest.approx(9.5)
     view.n_traces = 1
-    assert len(view.pipe.data[0][1]) == 21
+    assert len(view.source.data["potential"]) == 21
+
+
+def test_membrane_traces_are_decimated_to_what_a_line_can_show():
+    time_ms, values = traces_with_breaks(np.zeros((5000, 2)), dt_ms=0.1, max_points=2000)
+    assert len(values) == 2 * (1667 + 1) and np.isnan(values[1667])
+    assert time_ms[1] == pytest.approx(0.3)
 
 
 def test_weight_histogram_counts_every_weight():
     view = WeightHistogramView(layers=("weights_output",))
     w = np.random.default_rng(0).normal(size=(10, 30))
     view.push([frame(1, weights_output=w)], [])
-    counts, edges = view.pipe.data
-    assert counts.sum() == 300 and len(edges) == view.bins + 1
+    assert view.source.data["top"].sum() == 300 and len(view.source.data["left"]) == view.bins
+    assert view.source.data["left"][0] == pytest.approx(w.min())
 
 
-def test_weight_histogram_skips_a_declared_but_empty_layer():
+def test_weight_histogram_drops_a_declared_but_empty_layer():
     view = WeightHistogramView(layers=("weights_hidden", "weights_output"))
     view.push([frame(1, weights_hidden=np.zeros((0, 0)), weights_output=np.ones((2, 3)))], [])
-    assert view.layer == "weights_output" and view.pipe.data[0].sum() == 6
+    assert view.layer == "weights_output" and view.source.data["top"].sum() == 6
+    assert view.param.layer.objects == ["weights_output"]
 
 
-def test_learning_curves_append_rows_and_lose_none():
+def test_learning_curves_append_rows_lose_none_and_gaps_are_nan():
     view = LearningCurveView(kind="classification")
     view.push([frame(1), frame(2), frame(3)], [Evaluation(2, 0.1, {"test_accuracy": 0.5})])
     view.push([frame(4)], [Evaluation(4, 0.2, {"test_accuracy": 0.7, "ece": 0.1})])
-    assert list(view.loss_buffer.data["step"]) == [1, 2, 3, 4]
-    assert list(view.metric_buffer.data["test_accuracy"]) == [0.5, 0.7]
-    assert np.isnan(view.metric_buffer.data["ece"].iloc[0])
+    assert list(view.loss_source.data["step"]) == [1, 2, 3, 4]
+    assert list(view.metric_source.data["test_accuracy"]) == [0.5, 0.7]
+    assert np.isnan(view.metric_source.data["ece"][0])
     view.reset()
-    assert len(view.loss_buffer.data) == 0
+    assert len(view.loss_source.data["step"]) == 0
+
+
+def test_streamed_rows_roll_over(monkeypatch):
+    import snnlab.ui.views.curves as curves
+
+    monkeypatch.setattr(curves, "BUFFER_ROWS", 50)
+    view = LearningCurveView(kind="regression")
+    for start in range(0, 200, 20):
+        view.push([frame(s) for s in range(start + 1, start + 21)], [])
+    assert list(view.loss_source.data["step"]) == list(range(151, 201))
+
+
+def test_a_frame_changes_data_only_the_model_count_stays(session):
+    import panel as pn
+
+    lab = Lab(session)
+    root = pn.panel(lab).get_root()
+    try:
+        session.step()
+        lab.draw_frame()
+        before = {m.id for m in root.references()}
+        for _ in range(100):
+            session.step()
+            lab.draw_frame()
+        assert {m.id for m in root.references()} == before  # no model created or replaced
+        assert sum(len(s.data.get("loss", [])) for v in lab.views for s in v.sources()) == 101
+    finally:
+        lab.close()
 
 
 def test_build_views_follows_declared_snapshot_arrays(session):
@@ -142,7 +187,7 @@ def test_exports_are_a_replayable_record_a_png_and_arrays(session, tmp_path):
     record = session.record()
     archive = zipfile.ZipFile(export.record_zip(record))
     assert sorted(archive.namelist()) == ["run/config.json", "run/metrics.csv", "run/state.npz"]
-    png = export.plots_png(session.drain()[-1] if session.snapshots else None, record)
+    png = export.plots_png(session.drain()[0], record)
     assert png.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
     arrays = np.load(export.arrays_npz(None, record))
     assert list(arrays["metrics/step"]) == [row["step"] for row in record.metrics]
@@ -156,7 +201,7 @@ def test_lab_steps_and_draws_without_a_server():
         lab.step()
         assert lab.session.learner.step_ == 2
         assert all(v.frames_drawn >= 1 for v in lab.views)
-        assert "steps/s" in lab.speed.object
+        assert "steps/s" in lab.speed.text
         lab.reset()
         assert lab.session.learner.step_ == 0
         assert isinstance(io.BytesIO(lab._record_file().getvalue()), io.BytesIO)
@@ -165,34 +210,26 @@ def test_lab_steps_and_draws_without_a_server():
     assert lab.session.state == "stopped"
 
 
-def test_neuron_demo_redraws_when_a_slider_moves():
-    from snnlab.ui.neuron_demo import NeuronDemo
-
-    demo = NeuronDemo()
-    demo.__panel__()
-    before = demo.pipe.data
-    demo.model.threshold = 0.2
-    after = demo.pipe.data
-    assert demo.redraws == 2
-    assert after["lif_spikes"].sum() > before["lif_spikes"].sum()
-    assert np.array_equal(after["input_raster"], before["input_raster"])  # same seed, same inputs
-    demo.model.param.update(input_rate=0.0, noise=0.0)
-    silent = demo.pipe.data
-    assert silent["input_count"].sum() == 0 and silent["lif_spikes"].sum() == 0
-
-
 @pytest.mark.parametrize("learner", __import__("snnlab").learners.learner_names())
 def test_every_learners_lab_renders_to_bokeh_and_redraws(learner):
-    """Rendering builds every HoloViews plot: an element that cannot draw its initial or live
-    data fails here, without a browser."""
+    """Rendering builds every view's Bokeh models; two frames of real data reach every view
+    without a server."""
     import panel as pn
 
     lab = Lab(learner=learner)
     try:
         root = pn.panel(lab).get_root()
+        lab.session.runner.eval_every = 2  # views of evaluations need one
         lab.step()
         lab.step()
-        assert root is not None and all(v.frames_drawn >= 2 for v in lab.views)
+        assert lab.session.evaluator.wait_idle(60)
+        lab.draw_frame()
+        assert all(v.frames_drawn >= 2 for v in lab.views)
+        filled = [v for v in lab.views if any(len(next(iter(s.data.values()), ())) for s in
+                                              v.sources())]
+        assert len(filled) == len(lab.views), [type(v).__name__ for v in lab.views
+                                               if v not in filled]
+        assert len(list(root.select({"type": Plot}))) >= len(lab.views)
     finally:
         lab.close()
 

@@ -1,82 +1,149 @@
 """Views of the EP learner's posterior: marginals of a neuron, posterior histograms, uncertainty.
 
 They read the snapshot arrays the EP learner declares: ``marginal_mean``/``marginal_std``
-``(k, n_in)`` and ``marginal_probs`` ``(k, n_in, n_support)`` for ``k`` first-layer neurons,
-``posterior_mean``/``posterior_std``/``posterior_probs`` for an even subset of all weights, and
-``test_uncertainty``/``test_error`` ``(n,)`` for the first test samples.
+``(k, n_in)`` and ``marginal_probs`` ``(k, n_in, n_support)`` (``n_support`` 0 for Gaussian
+weights) for ``k`` first-layer neurons, ``posterior_mean``/``posterior_std`` ``(n,)`` and
+``posterior_probs`` ``(n, n_support)`` for an even subset of all weights, and
+``test_uncertainty``/``test_error`` ``(n_test,)`` for the first test samples.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import (
+    CategoricalColorMapper,
+    ColorBar,
+    Div,
+    HoverTool,
+    LinearColorMapper,
+    Range1d,
+)
+from bokeh.palettes import RdBu11, Viridis256
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import (
+    PALETTE,
+    LiveView,
+    bokeh_pane,
+    empty_columns,
+    histogram_columns,
+    latest,
+    make_figure,
+    source_of,
+)
 
-IMAGE_OPTS = dict(colorbar=True, framewise=True, responsive=True, min_height=220, toolbar="above",
-                  xaxis=None, yaxis=None)
+MAX_BAND_POINTS = 2000  # ranks of the sorted mean ± std sent per frame
+HISTOGRAM_BINS = 40
+PROBABILITY_BINS = 20
+OUTCOMES = ("correct", "error")
+
+
+def image_shape(input_shape: tuple) -> tuple[int, int]:
+    """``(H, W)`` of the sensor map for a task's ``input_shape`` (a row for 1-D inputs)."""
+    if len(input_shape) >= 2:
+        return int(input_shape[-2]), int(input_shape[-1])
+    return 1, (int(input_shape[0]) if input_shape else 1)
 
 
 def sensor_image(values: np.ndarray, input_shape: tuple) -> np.ndarray:
-    """``(H, W)`` map of per-input values: averaged over polarity and time windows.
+    """``(H, W)`` map of per-input values ``(n_in,)``, averaged over polarity and time windows.
 
-    ``values`` ``(n_in,)``; when ``n_in`` is a multiple of the sensor's ``H*W`` the leading
-    factors (windows, polarities) are averaged out; otherwise a single row ``(1, n_in)``.
+    When ``n_in`` is a multiple of the sensor's ``H*W`` the leading factors (windows,
+    polarities) are averaged out; otherwise a single row ``(1, n_in)``.
     """
-    values = np.asarray(values, dtype=np.float64)
-    if len(input_shape) >= 2:
-        h, w = input_shape[-2:]
-        if values.size % (h * w) == 0:
-            return values.reshape(-1, h, w).mean(axis=0)
+    values = np.asarray(values, dtype=np.float64).ravel()
+    h, w = image_shape(input_shape)
+    if values.size and values.size % (h * w) == 0:
+        return values.reshape(-1, h, w).mean(axis=0)
     return values.reshape(1, -1)
 
 
-class MarginalsView(LiveView):
-    """One neuron's incoming marginals: sorted mean ± std, and maps of mean and std.
+def sorted_band(mean: np.ndarray, std: np.ndarray,
+                max_points: int = MAX_BAND_POINTS) -> dict[str, np.ndarray]:
+    """``{"rank", "mean", "lower", "upper"}`` of ``mean`` ``(n,)`` sorted ascending with
+    ``mean ± std`` of the same weights; of more than ``max_points`` ranks an even subset
+    (first and last kept)."""
+    order = np.argsort(mean, kind="stable")
+    n = len(order)
+    ranks = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64)) \
+        if n > max_points else np.arange(n)
+    m = np.asarray(mean, dtype=np.float64)[order[ranks]]
+    s = np.asarray(std, dtype=np.float64)[order[ranks]]
+    return {"rank": ranks.astype(np.float64), "mean": m, "lower": m - s, "upper": m + s}
 
-    For discrete weights the maps show the probability of the chosen support value instead of
-    the mean.
+
+def rescale(mapper: LinearColorMapper, image: np.ndarray) -> None:
+    """Stretch ``mapper`` over the finite range of ``image`` (a flat image gets a tiny range,
+    so it still maps to one colour)."""
+    finite = image[np.isfinite(image)]
+    if finite.size == 0:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    if high <= low:
+        pad = max(abs(low) * 1e-6, 1e-12)
+        low, high = low - pad, high + pad
+    mapper.update(low=low, high=high)
+
+
+def image_figure(title: str, height: int, width: int, palette) -> tuple:
+    """A sensor-map figure with its image source, colour mapper and colour bar, all built once.
+
+    The image fills ``[0, width] x [0, height]`` whatever the shape of the array sent, so the
+    figure never changes size or range.
+    """
+    source = source_of("image")
+    mapper = LinearColorMapper(palette=palette, low=0.0, high=1.0)
+    fig = make_figure(title, x_range=Range1d(0, width), y_range=Range1d(0, height))
+    renderer = fig.image(image="image", x=0, y=0, dw=width, dh=height, source=source,
+                         color_mapper=mapper)
+    fig.add_tools(HoverTool(renderers=[renderer], tooltips=[("value", "@image")]))
+    fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+    fig.axis.visible = False
+    fig.grid.visible = False
+    return fig, source, mapper
+
+
+class MarginalsView(LiveView):
+    """One neuron's incoming marginals: sorted mean ± std, and sensor maps of mean and std.
+
+    For discrete weights the first map shows the probability of the chosen support value
+    instead of the mean.
     """
 
     arrays = ("marginal_mean", "marginal_std", "marginal_probs")
 
-    neuron = param.Integer(default=0, bounds=(0, None), doc="Which first-layer neuron (of those sent).")
-    support_value = param.Integer(default=-1, bounds=(-1, None),
-                                  doc="Discrete weights: index of the support value to map (-1: last).")
+    neuron = param.Integer(default=0, bounds=(0, None),
+                           doc="Which first-layer neuron (of those sent).")
+    support_value = param.Integer(
+        default=-1, bounds=(-1, None),
+        doc="Discrete weights: index of the support value to map (-1: last).")
 
     def __init__(self, input_shape: tuple = (), **params):
-        super().__init__(title=params.pop("title", "Posterior marginals (incoming weights)"), **params)
+        super().__init__(title=params.pop("title", "Posterior marginals (incoming weights)"),
+                         **params)
         self.input_shape = tuple(input_shape)
+        height, width = image_shape(self.input_shape)
         self._last: dict | None = None
-        self.sorted_pipe = hv.streams.Pipe(data=(np.zeros(0), np.zeros(0)))
-        self.maps_pipe = hv.streams.Pipe(data=(np.zeros((1, 1)), np.zeros((1, 1)), "mean"))
+        self.band_source = source_of("rank", "mean", "lower", "upper")
+        self.band_figure = make_figure("mean ± std, sorted by mean", "rank", "weight")
+        self.band_figure.varea(x="rank", y1="lower", y2="upper", source=self.band_source,
+                               fill_color=PALETTE[0], fill_alpha=0.3)
+        self.band_figure.line("rank", "mean", source=self.band_source, color=PALETTE[0],
+                              line_width=1.5)
+        self.mean_figure, self.mean_source, self.mean_mapper = image_figure(
+            "posterior mean", height, width, tuple(reversed(RdBu11)))
+        self.std_figure, self.std_source, self.std_mapper = image_figure(
+            "posterior std", height, width, Viridis256)
         self.param.watch(self._redraw, ["neuron", "support_value"])
 
     @classmethod
-    def for_task(cls, task) -> "MarginalsView":
+    def for_task(cls, task) -> MarginalsView:
         return cls(input_shape=task.input_shape)
-
-    def _sorted_plot(self, data):
-        mean, std = data
-        rank = np.arange(len(mean))
-        band = hv.Spread((rank, mean, std), "rank", ["mean", "std"]).opts(alpha=0.3, color="#4c72b0")
-        return (band * hv.Curve((rank, mean), "rank", "mean").opts(color="#4c72b0")).opts(
-            hv.opts.Curve(**PLOT_OPTS, title="mean ± std, sorted by mean", framewise=True))
-
-    def _map_plot(self, which: int):
-        """One sensor map from the maps pipe: 0 the mean (or a support probability), 1 the std."""
-        def plot(data):
-            image, label = (data[0], data[2]) if which == 0 else (data[1], "posterior std")
-            bounds = (0, 0, image.shape[1], image.shape[0])
-            cmap = "RdBu_r" if which == 0 else "viridis"
-            return hv.Image(image[::-1], bounds=bounds).opts(title=label, cmap=cmap, **IMAGE_OPTS)
-        return plot
 
     def _draw(self, frames, evaluations):
         mean = latest(frames, "marginal_mean")
-        if mean is None:
+        if mean is None or len(mean) == 0:
             return
         self._last = {"mean": mean, "std": latest(frames, "marginal_std"),
                       "probs": latest(frames, "marginal_probs")}
@@ -87,101 +154,154 @@ class MarginalsView(LiveView):
         if self._last is None:
             return
         j = min(self.neuron, len(self._last["mean"]) - 1)
-        mean, std, probs = self._last["mean"][j], self._last["std"][j], self._last["probs"][j]
-        order = np.argsort(mean)
-        self.sorted_pipe.send((mean[order], std[order]))
-        if probs.shape[-1]:
-            k = self.support_value if 0 <= self.support_value < probs.shape[-1] else probs.shape[-1] - 1
-            shown, label = probs[:, k], f"P(w = support[{k}])"
+        mean, std = self._last["mean"][j], self._last["std"][j]
+        probs = self._last["probs"]
+        self.band_source.data = sorted_band(mean, std)
+        if probs is not None and probs.ndim == 3 and probs.shape[-1]:
+            n_support = probs.shape[-1]
+            k = self.support_value if 0 <= self.support_value < n_support else n_support - 1
+            shown, label = probs[j][:, k], f"P(w = support[{k}])"
         else:
             shown, label = mean, "posterior mean"
-        self.maps_pipe.send((sensor_image(shown, self.input_shape),
-                             sensor_image(std, self.input_shape), label))
+        if self.mean_figure.title.text != label:
+            self.mean_figure.title.text = label
+        for values, source, mapper in ((shown, self.mean_source, self.mean_mapper),
+                                       (std, self.std_source, self.std_mapper)):
+            # sensor row 0 is the top row; Bokeh draws an image's row 0 at the bottom
+            image = sensor_image(values, self.input_shape)[::-1]
+            source.data = {"image": [np.ascontiguousarray(image)]}
+            rescale(mapper, image)
+
+    def reset(self):
+        super().reset()
+        self._last = None
+        for source in (self.band_source, self.mean_source, self.std_source):
+            source.data = empty_columns(*source.data)
 
     def __panel__(self):
-        controls = pn.Row(pn.widgets.IntInput.from_param(self.param.neuron, name="Neuron", width=100),
-                          pn.widgets.IntInput.from_param(self.param.support_value,
-                                                         name="Support value (discrete)", width=160))
-        return self._layout(controls,
-                            pn.pane.HoloViews(dynamic(self._sorted_plot, self.sorted_pipe),
-                                              sizing_mode="stretch_width"),
-                            pn.Row(*[pn.pane.HoloViews(dynamic(self._map_plot(k), self.maps_pipe),
-                                                       sizing_mode="stretch_width") for k in (0, 1)],
-                                   sizing_mode="stretch_width"))
+        controls = pn.FlexBox(
+            pn.widgets.IntInput.from_param(self.param.neuron, name="Neuron", width=100),
+            pn.widgets.IntInput.from_param(self.param.support_value,
+                                           name="Support value (discrete)", width=160),
+        )
+        maps = pn.Row(bokeh_pane(self.mean_figure), bokeh_pane(self.std_figure),
+                      sizing_mode="stretch_width")
+        return self._layout(controls, bokeh_pane(self.band_figure), maps)
 
 
 class PosteriorHistogramView(LiveView):
-    """Histograms of posterior means and stds; for discrete weights, of the largest probability."""
+    """Histograms of posterior means and stds; for discrete weights, of the largest probability
+    of each weight (empty for Gaussian weights)."""
 
     arrays = ("posterior_mean", "posterior_std", "posterior_probs")
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Posterior over all weights"), **params)
-        empty = (np.zeros(1), np.array([0.0, 1.0]))
-        self.pipes = {name: hv.streams.Pipe(data=empty)
-                      for name in ("posterior mean", "posterior std", "max probability (discrete weights)")}
-
-    def _plot(self, name):
-        def plot(data):
-            counts, edges = data
-            return hv.Histogram((edges, counts), kdims=[name], vdims=["count"]).opts(
-                framewise=True, line_color=None, title=name, **PLOT_OPTS)
-        return plot
+        titles = {"mean": ("posterior mean", "weight"),
+                  "std": ("posterior std", "std"),
+                  "max_probability": ("max probability (discrete weights)", "probability")}
+        self.histograms = {name: source_of("left", "right", "top") for name in titles}
+        self.figures = []
+        for colour, (name, (title, x_label)) in zip(PALETTE, titles.items()):
+            fig = make_figure(title, x_label, "count")
+            fig.quad(left="left", right="right", top="top", bottom=0,
+                     source=self.histograms[name], fill_color=colour, line_color=None)
+            self.figures.append(fig)
 
     def _draw(self, frames, evaluations):
         mean, std = latest(frames, "posterior_mean"), latest(frames, "posterior_std")
-        probs = latest(frames, "posterior_probs")
         if mean is None:
             return
-        self.pipes["posterior mean"].send(np.histogram(mean, bins=40))
-        self.pipes["posterior std"].send(np.histogram(std, bins=40))
-        if probs is not None and probs.size:
-            self.pipes["max probability (discrete weights)"].send(np.histogram(probs.max(axis=1), bins=20, range=(0, 1)))
+        self.histograms["mean"].data = histogram_columns(mean, HISTOGRAM_BINS)
+        if std is not None:
+            self.histograms["std"].data = histogram_columns(std, HISTOGRAM_BINS)
+        probs = latest(frames, "posterior_probs")
+        if probs is not None and probs.ndim == 2 and probs.size:
+            self.histograms["max_probability"].data = histogram_columns(
+                probs.max(axis=1), PROBABILITY_BINS, (0.0, 1.0))
+
+    def reset(self):
+        super().reset()
+        for source in self.histograms.values():
+            source.data = empty_columns("left", "right", "top")
 
     def __panel__(self):
-        return self._layout(pn.Row(*[pn.pane.HoloViews(dynamic(self._plot(n), p), sizing_mode="stretch_width")
-                                     for n, p in self.pipes.items()], sizing_mode="stretch_width"))
+        return self._layout(pn.Row(*map(bokeh_pane, self.figures), sizing_mode="stretch_width"))
+
+
+def uncertainty_summary(uncertainty: np.ndarray, error: np.ndarray, kind: str) -> str:
+    """One line of HTML comparing the uncertainty of errors and correct predictions
+    (classification) or its correlation with the error (regression); only formatted numbers
+    enter it."""
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    error = np.asarray(error, dtype=np.float64)
+    if kind == "classification":
+        wrong = error > 0.5
+        if wrong.all() or not wrong.any():
+            which = "errors" if wrong.any() else "correct predictions"
+            return (f"mean entropy: <b>{uncertainty.mean():.3f}</b> on all {len(wrong)} "
+                    f"test samples ({which})")
+        return (f"mean entropy: <b>{uncertainty[wrong].mean():.3f}</b> on the "
+                f"{int(wrong.sum())} errors vs <b>{uncertainty[~wrong].mean():.3f}</b> on the "
+                f"{int((~wrong).sum())} correct predictions")
+    spread = uncertainty.std() * error.std()
+    corr = float(np.corrcoef(uncertainty, error)[0, 1]) if spread > 0 else 0.0
+    return f"correlation of predictive std with |error|: <b>{corr:.2f}</b>"
 
 
 class UncertaintyView(LiveView):
-    """Predictive uncertainty per test sample, errors in red: are the errors the unsure ones?"""
+    """Predictive uncertainty per test sample coloured by its error: are the errors the unsure
+    ones? Classification: entropy, errors in red; regression: predictive std, |error| mapped."""
 
     arrays = ("test_uncertainty", "test_error")
 
     def __init__(self, kind: str = "classification", **params):
-        super().__init__(title=params.pop("title", "Predictive uncertainty per test sample"), **params)
+        super().__init__(title=params.pop("title", "Predictive uncertainty per test sample"),
+                         **params)
         self.kind = kind
-        self.pipe = hv.streams.Pipe(data=(np.zeros(0), np.zeros(0)))
-        self.summary = pn.pane.Markdown("")
+        label = "entropy (nats)" if kind == "classification" else "predictive std"
+        # a Bokeh Div, not a Panel text pane: Panel rebuilds a pane's stylesheet models on
+        # every change of its text, a Div only changes its ``text``
+        self.summary = Div(text="")
+        self.source = source_of("sample", "uncertainty", "error", "outcome")
+        self.figure = make_figure("", "test sample", label)
+        if kind == "classification":
+            mapper = CategoricalColorMapper(factors=list(OUTCOMES),
+                                            palette=[PALETTE[0], PALETTE[3]])
+            self.figure.scatter("sample", "uncertainty", source=self.source, size=6,
+                                color={"field": "outcome", "transform": mapper},
+                                legend_field="outcome")
+            self.figure.legend.location = "top_left"
+            self.figure.legend.background_fill_alpha = 0.6
+            self.error_mapper = None
+        else:
+            self.error_mapper = LinearColorMapper(palette=Viridis256, low=0.0, high=1.0)
+            self.figure.scatter("sample", "uncertainty", source=self.source, size=6,
+                                color={"field": "error", "transform": self.error_mapper})
+            self.figure.add_layout(
+                ColorBar(color_mapper=self.error_mapper, width=10, title="|error|"), "right")
 
     @classmethod
-    def for_task(cls, task) -> "UncertaintyView":
+    def for_task(cls, task) -> UncertaintyView:
         return cls(kind=task.kind)
-
-    def _plot(self, data):
-        uncertainty, error = data
-        label = "entropy (nats)" if self.kind == "classification" else "predictive std"
-        points = hv.Points((np.arange(len(uncertainty)), uncertainty, error),
-                           ["test sample", label], ["error"])
-        cmap = ["#4c72b0", "#c44e52"] if self.kind == "classification" else "viridis"
-        return points.opts(color="error", cmap=cmap, size=6, framewise=True, colorbar=self.kind != "classification",
-                           **PLOT_OPTS)
 
     def _draw(self, frames, evaluations):
         uncertainty, error = latest(frames, "test_uncertainty"), latest(frames, "test_error")
-        if uncertainty is None:
+        if uncertainty is None or error is None or len(uncertainty) == 0:
             return
-        self.pipe.send((uncertainty, error))
-        if self.kind == "classification":
-            wrong = error > 0.5
-            if wrong.any() and (~wrong).any():
-                self.summary.object = (f"mean entropy: **{uncertainty[wrong].mean():.3f}** on the "
-                                       f"{wrong.sum()} errors vs **{uncertainty[~wrong].mean():.3f}** "
-                                       "on the correct predictions")
-        else:
-            corr = np.corrcoef(uncertainty, error)[0, 1] if uncertainty.std() > 0 else 0.0
-            self.summary.object = f"correlation of predictive std with |error|: **{corr:.2f}**"
+        uncertainty = np.asarray(uncertainty, dtype=np.float64)
+        error = np.asarray(error, dtype=np.float64)
+        outcome = np.where(error > 0.5, OUTCOMES[1], OUTCOMES[0])
+        self.source.data = {"sample": np.arange(len(uncertainty), dtype=np.float64),
+                            "uncertainty": uncertainty, "error": error, "outcome": outcome}
+        if self.error_mapper is not None:
+            rescale(self.error_mapper, error)
+        self.summary.text = uncertainty_summary(uncertainty, error, self.kind)
+
+    def reset(self):
+        super().reset()
+        self.source.data = empty_columns("sample", "uncertainty", "error", "outcome")
+        self.summary.text = ""
 
     def __panel__(self):
-        return self._layout(self.summary, pn.pane.HoloViews(dynamic(self._plot, self.pipe),
-                                                            sizing_mode="stretch_width"))
+        return self._layout(bokeh_pane(self.summary), bokeh_pane(self.figure))

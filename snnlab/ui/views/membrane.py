@@ -1,23 +1,33 @@
-"""Membrane potentials of a few neurons over the newest sample, with the threshold line."""
+"""Membrane potentials of a few neurons over the newest sample, with the threshold line.
+
+All traces go out as one line with a NaN between neurons (one glyph, one data source: a
+frame is one column replacement, however many neurons are shown), decimated to at most
+``MAX_POINTS_PER_TRACE`` points a neuron by keeping every k-th time step.
+"""
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Span
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
-from snnlab.ui.views.raster import TIME
+from snnlab.ui.views.base import LiveView, bokeh_pane, latest, make_figure, source_of
+
+MAX_POINTS_PER_TRACE = 2000
 
 
-def traces_with_breaks(trace: np.ndarray, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
+def traces_with_breaks(trace: np.ndarray, dt_ms: float,
+                       max_points: int = MAX_POINTS_PER_TRACE) -> tuple[np.ndarray, np.ndarray]:
     """Time and potential of every column of ``trace`` ``(T, n)`` one after the other, each
-    followed by a NaN so the line breaks between neurons; both ``(n * (T + 1),)``."""
+    followed by a NaN so the line breaks between neurons; both ``(n * (T' + 1),)`` where
+    ``T' = ceil(T / k)`` keeps every ``k``-th step, ``k`` the least with ``T' <= max_points``."""
     n_steps, n = trace.shape
-    time_ms = np.tile(np.append(np.arange(n_steps) * dt_ms, np.nan), n)
-    values = np.vstack([trace, np.full((1, n), np.nan)]).T.ravel()
-    return time_ms, values.astype(np.float64)
+    stride = max(1, -(-n_steps // max_points))
+    kept = np.arange(0, n_steps, stride)
+    time_ms = np.tile(np.append(kept * dt_ms, np.nan), n)
+    values = np.vstack([trace[kept], np.full((1, n), np.nan)]).T.ravel()
+    return time_ms.astype(np.float64), values.astype(np.float64)
 
 
 class MembraneView(LiveView):
@@ -34,16 +44,14 @@ class MembraneView(LiveView):
         self.population = populations[0] if populations else None
         self.dt_ms = dt_ms
         self._last: dict[str, np.ndarray] = {}
-        self._threshold = 1.0
-        self.pipe = hv.streams.Pipe(data=((np.zeros(1), np.zeros(1)), 1.0))
+        self.source = source_of("time", "potential")
+        self.figure = make_figure("", "time (ms)", "potential")
+        self.figure.line("time", "potential", source=self.source, color="#4c72b0",
+                         line_width=1.5)
+        self.threshold = Span(location=1.0, dimension="width", line_color="red",
+                              line_dash="dashed")
+        self.figure.add_layout(self.threshold)
         self.param.watch(self._redraw, ["population", "n_traces"])
-
-    def _plot(self, data):
-        (time_ms, potential), threshold = data
-        # one Curve with NaN breaks between neurons: ten times cheaper to redraw than a Path
-        lines = hv.Curve((time_ms, potential), TIME, "potential").opts(
-            color="#4c72b0", line_width=1.5, framewise=True, **PLOT_OPTS)
-        return lines * hv.HLine(threshold).opts(color="red", line_dash="dashed")
 
     def _draw(self, frames, evaluations):
         for name in self.param.population.objects:
@@ -53,21 +61,25 @@ class MembraneView(LiveView):
         threshold = next(
             (f.scalars["threshold"] for f in reversed(frames) if "threshold" in f.scalars), None
         )
-        if threshold is not None:
-            self._threshold = threshold
+        if threshold is not None and threshold != self.threshold.location:
+            self.threshold.location = float(threshold)
         self._redraw()
 
     def _redraw(self, *_):
         trace = self._last.get(self.population)
-        if trace is None:
+        if trace is None or trace.ndim != 2 or trace.shape[1] == 0:
             return
-        self.pipe.send((traces_with_breaks(trace[:, : self.n_traces], self.dt_ms), self._threshold))
+        time_ms, potential = traces_with_breaks(trace[:, : self.n_traces], self.dt_ms)
+        self.source.data = {"time": time_ms, "potential": potential}
+
+    def reset(self):
+        super().reset()
+        self._last.clear()
+        self.source.data = {"time": np.zeros(0), "potential": np.zeros(0)}
 
     def __panel__(self):
-        controls = pn.Row(
+        controls = pn.FlexBox(
             pn.widgets.Select.from_param(self.param.population, name="Population", width=160),
             pn.widgets.IntInput.from_param(self.param.n_traces, name="Neurons", width=90),
         )
-        return self._layout(
-            controls, pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(controls, bokeh_pane(self.figure))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
-import panel as pn
+from bokeh.models import Range1d
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import LiveView, bokeh_pane, latest, make_figure, source_of
 
 
 class ClassProbabilityView(LiveView):
@@ -18,19 +17,17 @@ class ClassProbabilityView(LiveView):
         super().__init__(
             title=params.pop("title", "Class probabilities (current sample)"), **params
         )
-        self.pipe = hv.streams.Pipe(data=np.zeros(1))
-
-    def _plot(self, data):
-        return hv.Bars((np.arange(len(data)).astype(str), data), "class", "probability").opts(
-            ylim=(0, 1), **PLOT_OPTS
-        )
+        self.source = source_of("label", "probability")
+        self.figure = make_figure("", "class", "probability", y_range=Range1d(0, 1))
+        self.figure.vbar(x="label", top="probability", width=0.8, source=self.source,
+                         fill_color="#4c72b0", line_color=None)
 
     def _draw(self, frames, evaluations):
         proba = latest(frames, "proba")
         if proba is not None:
-            self.pipe.send(np.asarray(proba, dtype=float))
+            proba = np.asarray(proba, dtype=np.float64).ravel()
+            self.source.data = {"label": np.arange(len(proba), dtype=np.float64),
+                                "probability": proba}
 
     def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(bokeh_pane(self.figure))

@@ -2,21 +2,20 @@
 
 Which neurons: the first ``count`` from ``offset``, the ``count`` most active in the frame, or a
 fixed random subset (seeded, so it stays put from frame to frame). The y axis shows each
-neuron's real index.
+neuron's real index. A frame sends at most ``MAX_POINTS`` spikes: the latest ones, so a long
+sample shows its last window rather than flooding the browser.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import LiveView, bokeh_pane, latest, make_figure, source_of
 
 SELECTIONS = ("first", "most active", "random")
-TIME = hv.Dimension("time", label="time", unit="ms")
-EMPTY = {"time": np.zeros(0), "neuron": np.zeros(0, dtype=int)}
+MAX_POINTS = 4000
 
 
 def select_neurons(
@@ -34,10 +33,14 @@ def select_neurons(
     return np.sort(np.random.default_rng(seed).choice(n, size=count, replace=False))
 
 
-def raster_points(raster: np.ndarray, neurons: np.ndarray, dt_ms: float) -> dict:
-    """``{"time": (k,) ms, "neuron": (k,)}`` for every spike of ``neurons`` in ``raster``."""
+def raster_points(raster: np.ndarray, neurons: np.ndarray, dt_ms: float,
+                  max_points: int = MAX_POINTS) -> dict:
+    """``{"time": (k,) ms, "neuron": (k,)}`` for the spikes of ``neurons`` in ``raster``
+    ``(T, n)``; of more than ``max_points`` spikes, the latest ``max_points``."""
     t, j = np.nonzero(raster[:, neurons])
-    return {"time": t * dt_ms, "neuron": neurons[j]}
+    if len(t) > max_points:
+        t, j = t[-max_points:], j[-max_points:]
+    return {"time": t * float(dt_ms), "neuron": neurons[j].astype(np.float64)}
 
 
 class RasterView(LiveView):
@@ -62,13 +65,11 @@ class RasterView(LiveView):
         self.population = populations[0]
         self.dt_ms = dt_ms
         self._last: dict[str, np.ndarray] = {}
-        self.pipe = hv.streams.Pipe(data=EMPTY)
+        self.source = source_of("time", "neuron")
+        self.figure = make_figure("", "time (ms)", "neuron")
+        self.figure.scatter("time", "neuron", source=self.source, marker="square", size=3,
+                            color="black")
         self.param.watch(self._redraw, ["population", "selection", "count", "offset"])
-
-    def _plot(self, data):
-        return hv.Scatter(data, TIME, "neuron").opts(
-            marker="square", size=3, color="black", framewise=True, **PLOT_OPTS
-        )
 
     def _draw(self, frames, evaluations):
         for name in self.param.population.objects:
@@ -79,23 +80,21 @@ class RasterView(LiveView):
 
     def _redraw(self, *_):
         raster = self._last.get(self.population)
-        if raster is None:
+        if raster is None or raster.ndim != 2:
             return
         neurons = select_neurons(raster, self.selection, self.count, self.offset)
-        self.pipe.send(raster_points(raster, neurons, self.dt_ms))
+        self.source.data = raster_points(raster, neurons, self.dt_ms)
 
     def reset(self):
         super().reset()
         self._last.clear()
-        self.pipe.send(EMPTY)
+        self.source.data = {"time": np.zeros(0), "neuron": np.zeros(0)}
 
     def __panel__(self):
-        controls = pn.Row(
+        controls = pn.FlexBox(
             pn.widgets.Select.from_param(self.param.population, name="Population", width=140),
-            pn.widgets.Select.from_param(self.param.selection, name="Neurons", width=120),
-            pn.widgets.IntInput.from_param(self.param.count, name="Count", width=90),
-            pn.widgets.IntInput.from_param(self.param.offset, name="Offset", width=90),
+            pn.widgets.Select.from_param(self.param.selection, name="Neurons", width=110),
+            pn.widgets.IntInput.from_param(self.param.count, name="Count", width=80),
+            pn.widgets.IntInput.from_param(self.param.offset, name="Offset", width=80),
         )
-        return self._layout(
-            controls, pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(controls, bokeh_pane(self.figure))

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, dynamic, latest
+from snnlab.ui.views.base import (
+    LiveView,
+    bokeh_pane,
+    histogram_columns,
+    latest,
+    make_figure,
+    source_of,
+)
 
 
 class WeightHistogramView(LiveView):
-    """Histogram per layer; the bins follow the weights as they spread."""
+    """Histogram per layer; the bins follow the weights as they spread. Layers that a network
+    declares but does not have (no hidden layer) are not offered."""
 
     arrays = ("weights_",)
 
@@ -23,37 +30,38 @@ class WeightHistogramView(LiveView):
         self.param.layer.objects = list(layers)
         self.layer = layers[0] if layers else None
         self._last: dict[str, np.ndarray] = {}
-        self.pipe = hv.streams.Pipe(data=(np.zeros(1), np.array([0.0, 1.0])))
+        self.source = source_of("left", "right", "top")
+        self.figure = make_figure("", "weight", "count")
+        self.figure.quad(left="left", right="right", top="top", bottom=0, source=self.source,
+                         fill_color="#4c72b0", line_color=None)
         self.param.watch(self._redraw, ["layer", "bins"])
 
-    def _plot(self, data):
-        counts, edges = data
-        return hv.Histogram((edges, counts), kdims=["weight"], vdims=["count"]).opts(
-            framewise=True, color="#4c72b0", line_color=None, **PLOT_OPTS
-        )
-
     def _draw(self, frames, evaluations):
-        for name in self.param.layer.objects:
+        for name in list(self.param.layer.objects):
             w = latest(frames, name)
             if w is not None:
                 self._last[name] = w
-        if self._last.get(self.layer, np.zeros(0)).size == 0:
-            # a declared layer can be empty (no hidden layer): show one that has weights
-            self.layer = next((n for n, w in self._last.items() if w.size), self.layer)
+        present = [n for n in self.param.layer.objects if self._last.get(n, np.ones(1)).size]
+        if present != list(self.param.layer.objects):
+            self.param.layer.objects = present
+            if self.layer not in present and present:
+                self.layer = present[0]
         self._redraw()
 
     def _redraw(self, *_):
         w = self._last.get(self.layer)
-        if w is None:
+        if w is None or w.size == 0:
             return
-        w = np.asarray(w, dtype=np.float64).ravel()
-        self.pipe.send(np.histogram(w[np.isfinite(w)], bins=self.bins))
+        self.source.data = histogram_columns(w, self.bins)
+
+    def reset(self):
+        super().reset()
+        self._last.clear()
+        self.source.data = {"left": np.zeros(0), "right": np.zeros(0), "top": np.zeros(0)}
 
     def __panel__(self):
-        controls = pn.Row(
+        controls = pn.FlexBox(
             pn.widgets.Select.from_param(self.param.layer, name="Layer", width=180),
             pn.widgets.IntInput.from_param(self.param.bins, name="Bins", width=90),
         )
-        return self._layout(
-            controls, pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(controls, bokeh_pane(self.figure))
