@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

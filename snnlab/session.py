@@ -304,7 +304,7 @@ class Session:
                     max(0.0, 1.0 / self.max_steps_per_second - time.perf_counter() + started)
                 )
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc) -> None:

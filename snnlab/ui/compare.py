@@ -2,14 +2,17 @@
 
 Every session gets the same seed, so its runner draws the same sequence of training batches
 (the order is a function of ``(seed, epoch)``): the learners see identical inputs step by step.
-One learning-curve plot holds one line per learner; the rasters below share their time axis.
+The loss and the task's headline metric get one figure each, with one streamed line per
+learner; below them, one output raster per learner, sharing their time axis.
+
+Figures and sources are built when the task or the learners change (``_build``); a frame
+(``draw_frame``) then only streams rows into the curve sources and replaces the rasters' data,
+all inside one ``pn.io.hold()`` so the browser gets one message per frame.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
 
@@ -17,12 +20,23 @@ from snnlab import learners
 from snnlab.data import load_task, task_names
 from snnlab.data.registry import TASK_KINDS
 from snnlab.session import Session
-from snnlab.ui.views.base import PLOT_OPTS, dynamic, latest
-from snnlab.ui.views.raster import EMPTY, TIME, raster_points, select_neurons
+from snnlab.ui.lab import Lab
+from snnlab.ui.views.base import (
+    BUFFER_ROWS,
+    PALETTE,
+    bokeh_pane,
+    empty_columns,
+    latest,
+    make_figure,
+    source_of,
+)
+from snnlab.ui.views.raster import raster_points, select_neurons
 
 MAX_LEARNERS = 4
 HEADLINE_METRIC = {"classification": "test_accuracy", "regression": "rel_l2", "pde": "rel_l2",
                    "spike-train": "van_rossum"}
+RASTERS = ("raster_output", "raster_hidden", "raster_input")  # the first a learner sends is shown
+RASTER_NEURONS = 64
 
 
 def learners_for(task: str) -> list[str]:
@@ -38,25 +52,34 @@ class Compare(pn.viewable.Viewer):
     seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Seed shared by every learner.")
     batch_size = param.Integer(default=32, bounds=(1, 4096),
                                doc="Samples per step, shared so every learner sees the same batches.")
-    fps = param.Integer(default=5, bounds=(1, 30), doc="Frames drawn per second.")
+    fps = param.Integer(default=Lab.param["fps"].default, bounds=Lab.param["fps"].bounds,
+                        doc="Frames drawn per second (the lab's default).")
     frames_drawn = param.Integer(default=0, doc="Frames drawn so far.")
 
     def __init__(self, *, data_root: str | None = None, sync_url: bool = False, **params):
         super().__init__(**params)
         self.data_root = data_root
+        self._offering = False  # set while a task switch re-offers learners (one rebuild)
         self.param.task.objects = [t for t in task_names() if t != "nmnist" or data_root]
         self._offer_learners()
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False)
-        self.speed = pn.pane.Markdown("")
+        # a StaticText: a Markdown pane makes new stylesheet models on every change
+        self.speed = pn.widgets.StaticText(value="")
         self.main = pn.Column(sizing_mode="stretch_width")
         self.sessions: dict[str, Session] = {}
+        self.loss_sources: dict = {}
+        self.metric_sources: dict = {}
+        self.raster_sources: dict = {}
         self._callback = None
         self._build()
         self.param.watch(self._rebuild, ["task", "chosen", "seed", "batch_size"])
 
     def _build(self) -> None:
+        """Sessions, figures and sources for the chosen learners (empty when too few)."""
+        self.sessions, self.loss_sources, self.metric_sources, self.raster_sources = {}, {}, {}, {}
         if not 2 <= len(self.chosen) <= MAX_LEARNERS:
             self.show_notice(f"choose 2 to {MAX_LEARNERS} learners (chosen: {len(self.chosen)})")
+            self.main[:] = []
             return
         self.show_notice("")
         # one task for every learner: the GEM preset (pooled inputs) would change the others' input
@@ -69,51 +92,54 @@ class Compare(pn.viewable.Viewer):
         }
         self.metric = HEADLINE_METRIC[task.kind]
         self.dt_ms = task.dt * 1000.0
-        self.loss_buffers = {n: self._buffer("loss") for n in self.chosen}
-        self.metric_buffers = {n: self._buffer(self.metric) for n in self.chosen}
-        self.raster_pipes = {n: hv.streams.Pipe(data=EMPTY) for n in self.chosen}
         self._eval_seen = {n: 0 for n in self.chosen}
-        curves = [
-            pn.pane.HoloViews(self._overlay(self.loss_buffers, "loss"), sizing_mode="stretch_width"),
-            pn.pane.HoloViews(self._overlay(self.metric_buffers, self.metric),
-                              sizing_mode="stretch_width"),
+        self.loss_sources = {n: source_of("step", "loss") for n in self.chosen}
+        self.metric_sources = {n: source_of("step", self.metric) for n in self.chosen}
+        self.raster_sources = {n: source_of("time", "neuron") for n in self.chosen}
+        curves = []
+        for column, sources in (("loss", self.loss_sources), (self.metric, self.metric_sources)):
+            fig = make_figure(column, "step", column)
+            for colour, (name, source) in zip(PALETTE, sources.items()):
+                fig.line("step", column, source=source, color=colour, line_width=1.5,
+                         legend_label=name)
+            fig.legend.location = "top_right"
+            fig.legend.background_fill_alpha = 0.6
+            curves.append(fig)
+        self.curve_figures = curves
+        self.raster_figures = {}
+        for name, session in self.sessions.items():
+            shared = next(iter(self.raster_figures.values()), None)
+            population = next((r for r in RASTERS if r in session.learner.snapshot_arrays), "")
+            fig = make_figure(f"{name}: {population}" if population else name, "time (ms)", "neuron",
+                              **({"x_range": shared.x_range} if shared is not None else {}))
+            fig.scatter("time", "neuron", source=self.raster_sources[name], marker="square",
+                        size=3, color="black")
+            self.raster_figures[name] = fig
+        self.main[:] = [
+            pn.Row(*map(bokeh_pane, curves), sizing_mode="stretch_width"),
+            pn.pane.Markdown("#### Spikes of the current sample (shared time axis)"),
+            pn.Row(*map(bokeh_pane, self.raster_figures.values()), sizing_mode="stretch_width"),
         ]
-        rasters = hv.Layout([dynamic(self._raster_plot(n), self.raster_pipes[n])
-                             for n in self.chosen]).cols(len(self.chosen))
-        self.main[:] = [pn.Row(*curves, sizing_mode="stretch_width"),
-                        pn.pane.Markdown("#### Output spikes of the current sample (shared time axis)"),
-                        pn.pane.HoloViews(rasters, sizing_mode="stretch_width")]
-
-    @staticmethod
-    def _buffer(column: str) -> hv.streams.Buffer:
-        return hv.streams.Buffer(pd.DataFrame({"step": np.zeros(0, int), column: np.zeros(0)}),
-                                 length=20_000, index=False)
-
-    @staticmethod
-    def _overlay(buffers: dict, column: str):
-        curves = [hv.DynamicMap(lambda data, n=n: hv.Curve(data, "step", column, label=n),
-                                streams=[buffers[n]]) for n in buffers]
-        return hv.Overlay(curves).collate().opts(
-            hv.opts.Curve(**PLOT_OPTS), hv.opts.Overlay(legend_position="top_right", title=column))
-
-    def _raster_plot(self, name: str):
-        def plot(data):
-            return hv.Scatter(data, TIME, "neuron").opts(marker="square", size=3, color="black",
-                                                         title=name, **PLOT_OPTS)
-        return plot
 
     def _offer_learners(self) -> None:
+        """The learners that fit the task; keep the chosen ones that still fit."""
         available = learners_for(self.task)
-        self.param.chosen.objects = available
         kept = [n for n in self.chosen if n in available]
         # the quick baseline first, so a new comparison shows curves within seconds
         preferred = sorted(available, key=lambda n: (n != "readout", n))
+        self.param.chosen.objects = available
         self.chosen = kept if len(kept) >= 2 else preferred[:2]
 
     def _rebuild(self, *events):
+        if self._offering:
+            return  # the task switch below rebuilds once the learners are set
         if any(e.name == "task" for e in events):
-            with param.parameterized.discard_events(self):
+            # not discard_events: the learners' widget must see the new options and value
+            self._offering = True
+            try:
                 self._offer_learners()
+            finally:
+                self._offering = False
         self.close_sessions()
         self._build()
 
@@ -138,34 +164,41 @@ class Compare(pn.viewable.Viewer):
     def reset(self):
         for s in self.sessions.values():
             s.reset()
-        for buffers in (self.loss_buffers, self.metric_buffers):
-            for b in buffers.values():
-                b.clear()
+        with pn.io.hold():
+            for sources in (self.loss_sources, self.metric_sources, self.raster_sources):
+                for source in sources.values():
+                    source.data = empty_columns(*source.data)
         self._eval_seen = {n: 0 for n in self.sessions}
 
     def draw_frame(self) -> None:
-        """Drain every session and append its rows (the periodic callback)."""
-        for name, session in self.sessions.items():
-            frames = session.drain()
-            losses = [(f.step, f.scalars["loss"]) for f in frames if "loss" in f.scalars]
-            if losses:
-                steps, values = zip(*losses)
-                self.loss_buffers[name].send(pd.DataFrame({"step": steps, "loss": values}))
-            evaluations = [e for e in list(session.evaluations) if e.step > self._eval_seen[name]]
-            rows = [(e.step, e.values[self.metric]) for e in evaluations if self.metric in e.values]
-            if evaluations:
-                self._eval_seen[name] = evaluations[-1].step
-            if rows:
-                steps, values = zip(*rows)
-                self.metric_buffers[name].send(pd.DataFrame({"step": steps, self.metric: values}))
-            raster = next((latest(frames, k) for k in ("raster_output", "raster_hidden", "raster_input")
-                           if latest(frames, k) is not None), None)
-            if raster is not None:
-                neurons = select_neurons(raster, "most active", 64)
-                self.raster_pipes[name].send(raster_points(raster, neurons, self.dt_ms))
+        """Drain every session and append its rows (the periodic callback): data only."""
+        with pn.io.hold():
+            for name, session in self.sessions.items():
+                self._draw_learner(name, session)
+            self.speed.value = " · ".join(
+                f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
+                for n, s in self.sessions.items())
         self.frames_drawn += 1
-        self.speed.object = " · ".join(f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
-                                       for n, s in self.sessions.items())
+
+    def _draw_learner(self, name: str, session: Session) -> None:
+        frames = session.drain()
+        losses = [(f.step, f.scalars["loss"]) for f in frames if "loss" in f.scalars]
+        if losses:
+            steps, values = np.array(losses, dtype=np.float64).T
+            self.loss_sources[name].stream({"step": steps, "loss": values}, rollover=BUFFER_ROWS)
+        evaluations = session.evaluations_after(self._eval_seen[name])
+        if evaluations:
+            self._eval_seen[name] = evaluations[-1].step
+        rows = [(e.step, e.values[self.metric]) for e in evaluations if self.metric in e.values]
+        if rows:
+            steps, values = np.array(rows, dtype=np.float64).T
+            self.metric_sources[name].stream({"step": steps, self.metric: values},
+                                             rollover=BUFFER_ROWS)
+        raster = next((r for r in (latest(frames, k) for k in RASTERS)
+                       if r is not None and r.ndim == 2 and r.shape[1]), None)
+        if raster is not None:
+            neurons = select_neurons(raster, "most active", RASTER_NEURONS)
+            self.raster_sources[name].data = raster_points(raster, neurons, self.dt_ms)
 
     def close_sessions(self) -> None:
         for s in self.sessions.values():
@@ -177,6 +210,10 @@ class Compare(pn.viewable.Viewer):
             self._callback.stop()
             self._callback = None
         self.close_sessions()
+
+    def _set_period(self, *_):
+        if self._callback is not None:
+            self._callback.period = int(1000 / self.fps)
 
     def _controls(self):
         buttons = []
@@ -201,7 +238,7 @@ class Compare(pn.viewable.Viewer):
     def __panel__(self):
         if self._callback is None:
             self._callback = pn.state.add_periodic_callback(self.draw_frame, period=int(1000 / self.fps))
-            self.param.watch(lambda e: setattr(self._callback, "period", int(1000 / e.new)), ["fps"])
+            self.param.watch(self._set_period, ["fps"])
             if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
                 pn.state.on_session_destroyed(lambda _context: self.close())
         return pn.Row(self._controls(), self.main, sizing_mode="stretch_width")

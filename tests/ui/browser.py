@@ -86,3 +86,51 @@ SOURCE_ROWS_JS = """() => {
   }
   return rows;
 }"""
+
+
+# Records, per plot, the times (performance.now(), ms) its sources' data changed in the page:
+# `source.data = ...` arrives as a ModelChanged event on "data", `stream` as ColumnsStreamed,
+# `patch` as ColumnsPatched. Returns false until the page has Bokeh documents.
+WATCH_PLOTS_JS = """() => {
+  if (window.__plotChanges) return true;
+  if (!window.Bokeh || !Bokeh.documents || Bokeh.documents.length === 0) return false;
+  const changes = {};
+  const listener = (ev) => {
+    const data = ev.kind === "ModelChanged" ? ev.attr === "data"
+      : ["ColumnsStreamed", "ColumnsPatched", "ColumnDataChanged"].includes(ev.kind);
+    if (!data || !(ev.model instanceof Bokeh.Models.ColumnDataSource)) return;
+    for (const doc of Bokeh.documents)
+      for (const m of doc.all_models)
+        if (m instanceof Bokeh.Models.Plot && m.renderers.some((r) => r.data_source === ev.model))
+          (changes[m.id] = changes[m.id] || []).push(performance.now());
+  };
+  for (const doc of Bokeh.documents) doc.on_change(listener);
+  window.__plotChanges = changes;
+  return true;
+}"""
+
+# {plot id: {"tags": [...], "title": str, "changes": [ms, ...]}} for every plot with a glyph.
+PLOT_CHANGES_JS = """() => {
+  const out = {};
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models)
+      if (m instanceof Bokeh.Models.Plot && m.visible && m.renderers.some((r) => r.data_source))
+        out[m.id] = {tags: m.tags, title: m.title ? m.title.text : "",
+                     changes: (window.__plotChanges || {})[m.id] || [],
+                     sources: m.renderers.filter((r) => r.data_source)
+                       .map((r) => Object.keys(r.data_source.data).join(","))};
+  return out;
+}"""
+
+NOW_JS = "() => performance.now()"
+
+
+def watch_plots(page, timeout: float = 60.0) -> None:
+    """Start recording data changes per plot in ``page``."""
+    assert wait_until(lambda: page.evaluate(WATCH_PLOTS_JS), timeout=timeout)
+
+
+def plots_changed_since(page, since_ms: float) -> dict[str, bool]:
+    """Per plot id: whether its data changed after ``since_ms`` (page time)."""
+    return {pid: any(t > since_ms for t in plot["changes"])
+            for pid, plot in page.evaluate(PLOT_CHANGES_JS).items()}

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from browser import ROWS_JS, served, wait_until
 
 pytestmark = pytest.mark.browser

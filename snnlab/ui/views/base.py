@@ -28,6 +28,8 @@ from bokeh.plotting import figure
 from snnlab.learners.snapshot import Snapshot
 from snnlab.runner import Evaluation
 
+#: tag of figures fed by evaluations (they change at the evaluation cadence, not every frame)
+EVALUATION_TAG = "evaluation"
 BUFFER_ROWS = 20_000  # rows an appending plot keeps (the oldest fall out)
 PLOT_HEIGHT = 220
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"

@@ -13,6 +13,7 @@ import param
 
 from snnlab.ui.views.base import (
     BUFFER_ROWS,
+    EVALUATION_TAG,
     PALETTE,
     LiveView,
     bokeh_pane,
@@ -55,7 +56,8 @@ class LearningCurveView(LiveView):
         self.loss_figure = make_figure("loss per step", "step", "loss")
         self.loss_figure.line("step", "loss", source=self.loss_source, color="#dd8452")
         subset = f" (first {eval_samples} test samples)" if eval_samples else ""
-        self.metric_figure = make_figure("evaluation" + subset, "step", "value")
+        self.metric_figure = make_figure("evaluation" + subset, "step", "value",
+                                         tags=[EVALUATION_TAG])
         for colour, metric in zip(PALETTE, self.metrics):
             self.metric_figure.line("step", metric, source=self.metric_source, color=colour,
                                     line_width=2, legend_label=metric)

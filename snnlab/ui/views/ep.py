@@ -191,7 +191,7 @@ class MarginalsView(LiveView):
 
 class PosteriorHistogramView(LiveView):
     """Histograms of posterior means and stds; for discrete weights, of the largest probability
-    of each weight (empty for Gaussian weights)."""
+    of each weight (hidden for Gaussian weights, which have none)."""
 
     arrays = ("posterior_mean", "posterior_std", "posterior_probs")
 
@@ -216,9 +216,12 @@ class PosteriorHistogramView(LiveView):
         if std is not None:
             self.histograms["std"].data = histogram_columns(std, HISTOGRAM_BINS)
         probs = latest(frames, "posterior_probs")
-        if probs is not None and probs.ndim == 2 and probs.size:
+        discrete = probs is not None and probs.ndim == 2 and probs.size > 0
+        if discrete:
             self.histograms["max_probability"].data = histogram_columns(
                 probs.max(axis=1), PROBABILITY_BINS, (0.0, 1.0))
+        if probs is not None and self.figures[2].visible != discrete:
+            self.figures[2].visible = discrete
 
     def reset(self):
         super().reset()

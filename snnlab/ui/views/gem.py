@@ -21,6 +21,7 @@ from bokeh.models import HoverTool, Legend, LegendItem, Range1d
 
 from snnlab.learners.gem import MAX_SNAPSHOT_COMPARTMENTS
 from snnlab.ui.views.base import (
+    EVALUATION_TAG,
     PALETTE,
     LiveView,
     ScalarHistoryView,
@@ -199,7 +200,8 @@ class CalibrationView(LiveView):
         self.reliability_source = source_of("confidence", "accuracy", "count")
         self.reliability_figure = make_figure("reliability (vote shares)", "confidence",
                                               "accuracy", x_range=Range1d(*UNIT_RANGE),
-                                              y_range=Range1d(*UNIT_RANGE))
+                                              y_range=Range1d(*UNIT_RANGE),
+                                              tags=[EVALUATION_TAG])
         self.reliability_figure.line([0, 1], [0, 1], color="gray", line_dash="dashed")
         self.reliability_figure.line("confidence", "accuracy", source=self.reliability_source,
                                      color=PALETTE[3])
@@ -209,7 +211,8 @@ class CalibrationView(LiveView):
             ("confidence", "@confidence{0.000}"), ("accuracy", "@accuracy{0.000}"),
             ("count", "@count")]))
         self.by_k_source = source_of("K", *CALIBRATION_METRICS)
-        self.by_k_figure = make_figure("accuracy and ECE by K", "K", "value")
+        self.by_k_figure = make_figure("accuracy and ECE by K", "K", "value",
+                                       tags=[EVALUATION_TAG])
         for colour, metric in zip(PALETTE, BY_K_SHOWN):
             self.by_k_figure.line("K", metric, source=self.by_k_source, color=colour,
                                   line_width=2, legend_label=metric)

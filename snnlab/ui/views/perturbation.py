@@ -8,113 +8,175 @@ time) and the scalars ``rel_l2``, ``estimator_cosine``, ``estimator_variance``.
 
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
-import panel as pn
+from typing import ClassVar
 
-from snnlab.ui.views.base import PLOT_OPTS, LiveView, ScalarHistoryView, dynamic, latest
+import numpy as np
+from bokeh.core.properties import value
+from bokeh.models import Legend, LegendItem, Span
+
+from snnlab.learners.perturbation import PLOT_SLICES
+from snnlab.ui.views.base import (
+    PALETTE,
+    LiveView,
+    ScalarHistoryView,
+    bokeh_pane,
+    empty_columns,
+    latest,
+    make_figure,
+    source_of,
+)
 
 CURVE_ARRAYS = ("prediction", "target", "plot_x", "plot_t")
 DIAGNOSTICS = ("rel_l2", "estimator_cosine", "estimator_variance")
+MAX_TIMES = 8  # curves built when the task is not known (for_task builds what it needs)
+LOG_SCALARS = ("rel_l2", "estimator_variance")
 
 
 def curves_by_time(frames) -> dict | None:
-    """``{t: (x, prediction, target)}`` from the newest frame carrying the curve arrays."""
+    """``{t: (x, prediction, target)}`` (float64 ``(G_t,)`` each, times ascending) from the
+    newest frame carrying the curve arrays; None when none does."""
     arrays = [latest(frames, name) for name in CURVE_ARRAYS]
     if any(a is None for a in arrays):
         return None
-    prediction, target, x, t = (np.asarray(a, dtype=float) for a in arrays)
+    prediction, target, x, t = (np.asarray(a, dtype=np.float64) for a in arrays)
     return {float(time): (x[t == time], prediction[t == time], target[t == time])
             for time in np.unique(t)}
 
 
 def _label(time: float, n_times: int) -> str:
-    return "" if n_times == 1 else f" t={time:.2f}"
+    return "" if n_times == 1 else f"t={time:.2f}"
 
 
 class CurvesByTimeView(LiveView):
-    """Redraws whole from the newest snapshot's curves ``{t: (x, prediction, target)}``;
-    subclasses give ``_plot``."""
+    """One data source per time, ``n_times`` of them built up front (a frame with fewer times
+    empties the rest, one with more shows the first ``n_times``), each redrawn whole from the
+    newest snapshot's curves. Subclasses give the source ``columns``, draw their glyphs and
+    legend labels in ``_glyphs``."""
 
     arrays = CURVE_ARRAYS
+    #: columns of each time's source besides "x"
+    columns: tuple[str, ...] = ()
+    y_label = ""
 
-    def __init__(self, **params):
+    def __init__(self, n_times: int = MAX_TIMES, **params):
         super().__init__(**params)
-        self.pipe = hv.streams.Pipe(data={})
+        self.n_times = n_times
+        self.curves = {i: source_of("x", *self.columns) for i in range(n_times)}
+        self.figure = make_figure("", "x", self.y_label)
+        #: per time: its legend items and the text they show before the time's label
+        self.legend_items: dict[int, list[tuple[LegendItem, str]]] = {}
+        for i, source in self.curves.items():
+            colour = PALETTE[i % len(PALETTE)]
+            self.legend_items[i] = [
+                (LegendItem(label=prefix, renderers=[renderer], visible=False), prefix)
+                for prefix, renderer in self._glyphs(source, colour)]
+        self._legend_text: dict[str, str] = {}  # the text each legend item shows now
+        self.legend = Legend(items=[item for items in self.legend_items.values()
+                                    for item, _ in items],
+                             location="top_right", background_fill_alpha=0.6, visible=False)
+        self.figure.add_layout(self.legend)
 
-    def _plot(self, data):
+    @classmethod
+    def for_task(cls, task) -> CurvesByTimeView:
+        # the learner plots one time for 1-D tasks, PLOT_SLICES times for (x, t) tasks
+        return cls(n_times=1 if task.n_inputs == 1 else PLOT_SLICES)
+
+    def _glyphs(self, source, colour: str) -> list[tuple[str, object]]:
+        """Draw one time's glyphs from ``source``; ``[(legend text, renderer)]``."""
+        raise NotImplementedError
+
+    def _columns(self, prediction: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def _draw(self, frames, evaluations):
         data = curves_by_time(frames)
-        if data is not None:
-            self.pipe.send(data)
+        if data is None:
+            return
+        shown = sorted(data.items())[: self.n_times]
+        for i, source in self.curves.items():
+            label = None
+            if i < len(shown):
+                time, (x, prediction, target) = shown[i]
+                source.data = {"x": x, **self._columns(prediction, target)}
+                label = _label(time, len(data))
+            elif len(source.data["x"]):
+                source.data = empty_columns("x", *self.columns)
+            for item, prefix in self.legend_items[i]:
+                self._show_item(item, label is not None, " ".join(filter(None, (prefix, label))))
+        if not self.legend.visible:
+            self.legend.visible = True
+
+    def _show_item(self, item: LegendItem, visible: bool, text: str) -> None:
+        """Set a legend item's visibility and (when visible) text, sending only changes."""
+        if item.visible != visible:
+            item.visible = visible
+        if visible and self._legend_text.get(item.id) != text:
+            item.label = value(text)  # a bare string would name a data column
+            self._legend_text[item.id] = text
+
+    def reset(self):
+        super().reset()
+        for source in self.curves.values():
+            source.data = empty_columns("x", *self.columns)
 
     def __panel__(self):
-        return self._layout(
-            pn.pane.HoloViews(dynamic(self._plot, self.pipe), sizing_mode="stretch_width")
-        )
+        return self._layout(bokeh_pane(self.figure))
 
 
 class PredictionView(CurvesByTimeView):
     """Model output (solid) over the target or exact solution (dashed), one colour per time."""
 
+    columns = ("prediction", "target")
+    y_label = "u"
+
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Prediction vs target"), **params)
 
-    def _plot(self, data):
-        colours = hv.Cycle("Category10").values
-        layers = []
-        for i, (time, (x, prediction, target)) in enumerate(sorted(data.items())):
-            colour = colours[i % len(colours)]
-            label = _label(time, len(data))
-            layers.append(hv.Curve((x, target), "x", "u", label=f"target{label}").opts(
-                color=colour, line_dash="dashed"))
-            layers.append(hv.Curve((x, prediction), "x", "u", label=f"model{label}").opts(
-                color=colour, line_width=2))
-        if not layers:
-            layers = [hv.Curve(([], []), "x", "u")]
-        return hv.Overlay(layers).opts(legend_position="top_right", framewise=True, **PLOT_OPTS)
+    def _glyphs(self, source, colour):
+        target = self.figure.line("x", "target", source=source, color=colour, line_dash="dashed")
+        model = self.figure.line("x", "prediction", source=source, color=colour, line_width=2)
+        return [("model", model), ("target", target)]
+
+    def _columns(self, prediction, target):
+        return {"prediction": prediction, "target": target}
 
 
 class PointwiseErrorView(CurvesByTimeView):
-    """``prediction - target`` along x, one curve per time."""
+    """``prediction - target`` along x, one curve per time, over a dotted zero line."""
+
+    columns = ("error",)
+    y_label = "error"
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Pointwise error"), **params)
+        self.figure.add_layout(Span(location=0.0, dimension="width", line_color="gray",
+                                    line_dash="dotted"))
 
-    def _plot(self, data):
-        curves = [
-            hv.Curve((x, prediction - target), "x", "error", label=_label(time, len(data)) or "error")
-            for time, (x, prediction, target) in sorted(data.items())
-        ] or [hv.Curve(([], []), "x", "error")]
-        zero = hv.HLine(0.0).opts(color="gray", line_dash="dotted")
-        return (hv.Overlay(curves) * zero).opts(framewise=True, **PLOT_OPTS)
+    def _glyphs(self, source, colour):
+        return [("error", self.figure.line("x", "error", source=source, color=colour,
+                                           line_width=2))]
 
+    def _columns(self, prediction, target):
+        return {"error": prediction - target}
 
 
 class EstimatorDiagnosticsView(ScalarHistoryView):
     """Per-step relative L2 on the plotting points, cosine with the reference gradient and
-    the variance of the estimate (log scale), appended as rows."""
+    the variance of the estimate, appended as rows. Relative L2 and variance are on log axes
+    where a value ``<= 0`` (the variance of one direction is 0) is a NaN gap."""
 
     arrays = CURVE_ARRAYS
     scalars = DIAGNOSTICS
+    plot_styles: ClassVar[dict[str, tuple[str, str, dict]]] = {
+        "rel_l2": ("relative L2 (plotting points)", "#4c72b0", {"y_axis_type": "log"}),
+        "estimator_cosine": ("cosine with reference", "#55a868", {"y_range": (-1.05, 1.05)}),
+        "estimator_variance": ("estimator variance", "#c44e52", {"y_axis_type": "log"}),
+    }
 
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Estimator diagnostics"), **params)
 
-    def plots(self):
-        return (self._error_plot, self._cosine_plot, self._variance_plot)
-
-    def _error_plot(self, data):
-        return hv.Curve(data, "step", "rel_l2").opts(
-            logy=True, color="#4c72b0", title="relative L2 (plotting points)", **PLOT_OPTS)
-
-    def _cosine_plot(self, data):
-        return hv.Curve(data, "step", "estimator_cosine").opts(
-            ylim=(-1.05, 1.05), color="#55a868", title="cosine with reference", **PLOT_OPTS)
-
-    def _variance_plot(self, data):
-        positive = data[data["estimator_variance"] > 0]
-        return hv.Curve(positive, "step", "estimator_variance").opts(
-            logy=True, color="#c44e52", title="estimator variance", **PLOT_OPTS)
+    def _shown(self, name, values):
+        if name in LOG_SCALARS:
+            return np.where(values > 0, values, np.nan)
+        return values
