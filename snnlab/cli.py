@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("engine", "ep", "ui_overhead", "gem", "wp", "sweep", "normad")  # scripts under benchmarks/, each with run(quick=False) -> dict
+BENCHMARKS = ("engine", "ep", "ui_overhead", "gem", "wp", "sweep", "normad", "ui")  # scripts under benchmarks/, each with run(quick=False) -> dict
 
 
 def _key_values(pairs: list[str], flag: str) -> dict[str, str]:

@@ -17,6 +17,8 @@ the single GLM neuron is a 500-step loop, cheap enough in NumPy.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import param
 
@@ -70,14 +72,19 @@ class NeuronDemoModel(param.Parameterized):
     def _glm(self, drive: np.ndarray, rng: np.random.Generator):
         n = len(drive)
         temperature = max(self.noise, MIN_TEMPERATURE)
+        # plain floats in the loop: a param attribute read per step cost most of the demo's time
+        threshold, leak = float(self.threshold), float(self.leak)
         u, p = np.zeros(n), np.zeros(n)
         spikes = np.zeros(n, dtype=np.uint8)
         synaptic = feedback = 0.0
-        draws = rng.random(n)
+        draws = rng.random(n).tolist()
+        drive = np.asarray(drive, dtype=np.float64).tolist()
         for t in range(n):
-            u[t] = synaptic - 2.0 * self.threshold * feedback
-            p[t] = 1.0 / (1.0 + np.exp(-(u[t] - self.threshold) / temperature))
-            spikes[t] = draws[t] < p[t]
-            synaptic = self.leak * synaptic + drive[t]  # filtered input seen from t + 1 on
-            feedback = self.leak * feedback + spikes[t]
+            u_t = synaptic - 2.0 * threshold * feedback
+            z = (u_t - threshold) / temperature
+            p_t = 1.0 / (1.0 + math.exp(-z)) if z > -700.0 else 0.0  # exp(700+) overflows
+            spike = draws[t] < p_t
+            u[t], p[t], spikes[t] = u_t, p_t, spike
+            synaptic = leak * synaptic + drive[t]  # filtered input seen from t + 1 on
+            feedback = leak * feedback + spike
         return u, p, spikes
