@@ -84,3 +84,31 @@ def test_closing_the_tab_stops_the_session_thread(chromium):
         page.close()
         assert wait_until(lambda: lab.session.state == "stopped", timeout=60)
         assert wait_until(lambda: not lab.session.thread.is_alive())
+
+
+def test_a_cold_learner_says_it_is_compiling_then_runs(chromium, monkeypatch):
+    from snnlab import warmup
+    from snnlab.learners.readout import Readout
+    from snnlab.ui.lab import Lab
+
+    # a learner whose kernels are cold: no background warm-up, a first step that takes a while
+    monkeypatch.setattr(warmup, "warm_up_in_background", lambda *args: None)
+    monkeypatch.setattr(warmup, "_warm", set())
+    update = Readout._update
+    calls = []
+
+    def first_step_compiles(self, batch):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(3.0)
+        return update(self, batch)
+
+    monkeypatch.setattr(Readout, "_update", first_step_compiles)
+    with served(lambda: Lab()) as (url, labs):
+        page = chromium.new_page()
+        page.goto(url)
+        page.get_by_role("button", name="Play").click()
+        page.get_by_text("compiling kernels (first use)").wait_for(timeout=2_500)
+        page.get_by_text("steps/s").wait_for(timeout=15_000)
+        assert warmup.is_warm("readout") and labs[0].session.steps_done > 1
+        page.close()
