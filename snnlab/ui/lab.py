@@ -238,9 +238,9 @@ class Lab(pn.viewable.Viewer):
             pn.pane.Bokeh(self.speed, sizing_mode="stretch_width"),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             pn.widgets.Checkbox.from_param(self.param.live, name="Live views"),
-            pn.pane.Str(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test and "
-                        f"training samples, every {self.session.runner.eval_every} steps.",
-                        styles={"font-size": "85%", "white-space": "pre-wrap"}),
+            pn.pane.Markdown(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test "
+                             f"and training samples, every {self.session.runner.eval_every} "
+                             "steps.", styles={"font-size": "85%"}),
             pn.pane.Markdown("### Hyperparameters"),
             self.hyperparameters,
             pn.pane.Markdown("### Export"),
