@@ -178,6 +178,8 @@ class Compare(pn.viewable.Viewer):
             self.speed.value = " · ".join(
                 f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
                 for n, s in self.sessions.items())
+        # a notebook output gets changes of Bokeh models only when pushed (no-op when served)
+        pn.io.push_notebook(self.main)
         self.frames_drawn += 1
 
     def _draw_learner(self, name: str, session: Session) -> None:

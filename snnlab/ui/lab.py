@@ -27,7 +27,7 @@ from snnlab.data import load_task
 from snnlab.learners import learner_names
 from snnlab.runs import index_run
 from snnlab.session import Session
-from snnlab.ui import export
+from snnlab.ui import export, jupyter
 from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.url_state import (
     LAB_PARAMS,
@@ -302,6 +302,8 @@ class Lab(pn.viewable.Viewer):
             self._show_speed()
             if self.session.message and self.session.message != self.notice.object:
                 self.show_notice(self.session.message)
+        # a notebook output gets changes of Bokeh models only when pushed (no-op when served)
+        pn.io.push_notebook(self.sidebar, self.main)
 
     def frames_per_second(self) -> float:
         """Frames sent over the last two seconds (0 when none was sent in that time)."""
@@ -378,7 +380,7 @@ class Lab(pn.viewable.Viewer):
 
     def ipywidget(self):
         """This lab as an ipywidgets object (needs jupyter_bokeh), composable with others."""
-        return pn.ipywidget(self)
+        return jupyter.ipywidget(self)
 
     def __panel__(self):
         self.start_streaming()

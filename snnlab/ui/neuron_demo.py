@@ -44,6 +44,7 @@ class NeuronDemo(pn.viewable.Viewer):
     def __init__(self, model: NeuronDemoModel | None = None, **params):
         super().__init__(**params)
         self.model = model or NeuronDemoModel()
+        self._plots: pn.Column | None = None  # built on first display
         # a StaticText: a Markdown pane makes new stylesheet models on every change
         self.rates = pn.widgets.StaticText(value="")
         self.potentials = source_of("time", "lif_v", "glm_u")
@@ -96,6 +97,8 @@ class NeuronDemo(pn.viewable.Viewer):
                 f"LIF: {data['lif_spikes'].sum() / seconds:.1f} Hz · "
                 f"GLM: {data['glm_spikes'].sum() / seconds:.1f} Hz · "
                 f"inputs: {data['input_count'].sum() / seconds / self.model.n_inputs:.1f} Hz each")
+        if self._plots is not None:  # a notebook output gets model changes only when pushed
+            pn.io.push_notebook(self._plots)
         self.redraws += 1
 
     def _tick(self):
@@ -125,6 +128,9 @@ class NeuronDemo(pn.viewable.Viewer):
                 and pn.state.curdoc.session_context is not None):
             pn.state.on_session_destroyed(self._stop)
             self._cleanup_registered = True
+        if self._plots is None:
+            self._plots = pn.Column(self.rates, bokeh_pane(self.potential_figure),
+                                    bokeh_pane(self.spike_figure), sizing_mode="stretch_width")
         sliders = pn.Param(self.model.param, parameters=[k for k in self.model.param if k != "name"],
                            show_name=False, widgets={"seed": pn.widgets.IntInput})
         return pn.Row(
@@ -132,7 +138,6 @@ class NeuronDemo(pn.viewable.Viewer):
                       pn.widgets.Toggle.from_param(self.param.running, name="Run (fresh inputs)"),
                       pn.widgets.IntSlider.from_param(self.param.fps, name="Runs per second"),
                       sliders, width=320),
-            pn.Column(self.rates, bokeh_pane(self.potential_figure), bokeh_pane(self.spike_figure),
-                      sizing_mode="stretch_width"),
+            self._plots,
             sizing_mode="stretch_width",
         )
