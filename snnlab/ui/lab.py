@@ -46,6 +46,7 @@ from snnlab.ui.views import (
     learner_views,
 )
 
+SPEED_READOUT_HZ = 2
 LIVE_EVAL_SAMPLES = 100
 LIVE_EVAL_EVERY_SAMPLES = 2048
 
@@ -109,8 +110,10 @@ class Lab(pn.viewable.Viewer):
         # text from links and errors is shown as text, never as markup
         self.notice = pn.pane.Str("", visible=False, styles=NOTICE_STYLE,
                                   sizing_mode="stretch_width")
-        # a Bokeh Div changes one property a frame (a Panel text pane would add style models)
-        self.speed = Div(text="", render_as_text=True, sizing_mode="stretch_width")
+        # a Bokeh Div of fixed size: a text change re-lays out nothing (a Panel text pane would
+        # add style models, a sized-to-content one makes the browser lay the page out again)
+        self.speed = Div(text="", render_as_text=True, width=310, height=22)
+        self._speed_shown_at = 0.0
         self._frame_times: deque[float] = deque(maxlen=200)
         self._callback = None
         self._play_pressed = 0.0
@@ -312,6 +315,12 @@ class Lab(pn.viewable.Viewer):
         return len(recent) / 2.0
 
     def _show_speed(self) -> None:
+        """The readout, at most ``SPEED_READOUT_HZ`` times a second (text costs the browser
+        more than a plot's data)."""
+        now = time.perf_counter()
+        if now - self._speed_shown_at < 1.0 / SPEED_READOUT_HZ:
+            return
+        self._speed_shown_at = now
         s = self.session
         if s.compiling:
             done, name = warmup.compile_progress()

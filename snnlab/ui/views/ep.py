@@ -147,7 +147,8 @@ class MarginalsView(LiveView):
             return
         self._last = {"mean": mean, "std": latest(frames, "marginal_std"),
                       "probs": latest(frames, "marginal_probs")}
-        self.param.neuron.bounds = (0, len(mean) - 1)
+        if self.param.neuron.bounds != (0, len(mean) - 1):  # a widget change re-lays out the page
+            self.param.neuron.bounds = (0, len(mean) - 1)
         self._redraw()
 
     def _redraw(self, *_):
@@ -265,7 +266,7 @@ class UncertaintyView(LiveView):
         label = "entropy (nats)" if kind == "classification" else "predictive std"
         # a Bokeh Div, not a Panel text pane: Panel rebuilds a pane's stylesheet models on
         # every change of its text, a Div only changes its ``text``
-        self.summary = Div(text="")
+        self.summary = Div(text="", height=24, sizing_mode="stretch_width")  # fixed: no re-layout
         self.source = source_of("sample", "uncertainty", "error", "outcome")
         self.figure = make_figure("", "test sample", label)
         if kind == "classification":
@@ -299,7 +300,9 @@ class UncertaintyView(LiveView):
                             "uncertainty": uncertainty, "error": error, "outcome": outcome}
         if self.error_mapper is not None:
             rescale(self.error_mapper, error)
-        self.summary.text = uncertainty_summary(uncertainty, error, self.kind)
+        summary = uncertainty_summary(uncertainty, error, self.kind)
+        if summary != self.summary.text:  # a text change re-lays out the page
+            self.summary.text = summary
 
     def reset(self):
         super().reset()

@@ -65,7 +65,8 @@ class CompartmentRasterView(LiveView):
         if rasters is None or rasters.ndim != 3:
             return
         self._last = rasters
-        self.param.compartment.bounds = (0, max(len(rasters) - 1, 0))
+        if self.param.compartment.bounds != (0, max(len(rasters) - 1, 0)):
+            self.param.compartment.bounds = (0, max(len(rasters) - 1, 0))  # widget: only changes
         self._redraw()
 
     def _redraw(self, *_):
