@@ -52,10 +52,12 @@ def test_summary_median_share_and_page_freeze():
 
 def test_targets_are_judged_and_missing_figures_fail():
     good = {"median_fps_per_plot": 12.0, "ratio_to_reference": 0.9, "longest_gap_s": 0.3,
-            "steps_ratio": 0.95, "first_frame_s": 1.0}
+            "steps_ratio": 0.95, "first_frame_s": 1.0, "stop_latency_s": 0.2}
     assert ui_fps.targets_met(good)["all"]
-    met = ui_fps.targets_met({**good, "first_frame_s": None, "longest_gap_s": 0.6})
+    met = ui_fps.targets_met({**good, "first_frame_s": None, "longest_gap_s": 0.6,
+                              "stop_latency_s": 2.0})
     assert not met["first_frame_s"] and not met["longest_gap_s"] and not met["all"]
+    assert not met["stop_latency_s"]
     assert met["median_fps_per_plot"] and met["steps_ratio"]
 
 

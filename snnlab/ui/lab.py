@@ -29,6 +29,7 @@ from snnlab.runs import index_run
 from snnlab.session import Session
 from snnlab.ui import export, jupyter
 from snnlab.ui.controls import HyperparameterPanel
+from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.url_state import (
     LAB_PARAMS,
     TASK_PRESETS,
@@ -114,6 +115,9 @@ class Lab(pn.viewable.Viewer):
         # add style models, a sized-to-content one makes the browser lay the page out again)
         self.speed = Div(text="", render_as_text=True, width=310, height=22)
         self._speed_shown_at = 0.0
+        self.clock = FrameClock()
+        self.clock.attach(self.speed)
+        self.clock.on_shown(self._make_up_skipped_frame)
         self._frame_times: deque[float] = deque(maxlen=200)
         self._callback = None
         self._play_pressed = 0.0
@@ -285,10 +289,12 @@ class Lab(pn.viewable.Viewer):
         """Drain the session and hand every view its part of the frame (the periodic callback).
 
         All views update inside one ``pn.io.hold()``: the browser receives one message. Skipped
-        while ``live`` is off (unless ``force``).
+        while ``live`` is off and while the page is behind (see ``FrameClock``), unless ``force``.
         """
         if not (self.live or force):
             return
+        if not (force or self.clock.ready()):
+            return  # the page is still drawing earlier frames; the next one carries this one's rows
         frames = self.session.drain()
         evaluations = self.session.evaluations_after(self._eval_seen)
         if evaluations:
@@ -302,11 +308,17 @@ class Lab(pn.viewable.Viewer):
             if frames or evaluations:
                 self._frame_times.append(time.perf_counter())
                 self.frames_drawn += 1
+                self.clock.sent_frame()
             self._show_speed()
             if self.session.message and self.session.message != self.notice.object:
                 self.show_notice(self.session.message)
         # a notebook output gets changes of Bokeh models only when pushed (no-op when served)
         pn.io.push_notebook(self.sidebar, self.main)
+
+    def _make_up_skipped_frame(self) -> None:
+        # the page caught up after a tick found it behind: send that tick's frame now
+        if self.clock.waiting and self._callback is not None:
+            self.draw_frame()
 
     def frames_per_second(self) -> float:
         """Frames sent over the last two seconds (0 when none was sent in that time)."""

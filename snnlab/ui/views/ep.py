@@ -9,6 +9,8 @@ weights) for ``k`` first-layer neurons, ``posterior_mean``/``posterior_std`` ``(
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import panel as pn
 import param
@@ -37,6 +39,7 @@ MAX_BAND_POINTS = 2000  # ranks of the sorted mean ± std sent per frame
 HISTOGRAM_BINS = 40
 PROBABILITY_BINS = 20
 OUTCOMES = ("correct", "error")
+SUMMARY_HZ = 1.0  # changes of the uncertainty summary's text a second, at most
 
 
 def image_shape(input_shape: tuple) -> tuple[int, int]:
@@ -73,17 +76,25 @@ def sorted_band(mean: np.ndarray, std: np.ndarray,
     return {"rank": ranks.astype(np.float64), "mean": m, "lower": m - s, "upper": m + s}
 
 
-def rescale(mapper: LinearColorMapper, image: np.ndarray) -> None:
-    """Stretch ``mapper`` over the finite range of ``image`` (a flat image gets a tiny range,
-    so it still maps to one colour)."""
+def rescale(mapper: LinearColorMapper, image: np.ndarray) -> bool:
+    """Fit ``mapper`` to the finite range of ``image`` when the range has left it or fills less
+    than half of it; returns whether it changed.
+
+    The new range is padded by a tenth on each side (a flat image gets a tiny range, so it
+    still maps to one colour). Changing a colour mapper re-lays out its colour bar and plot in
+    the page (tens of ms), so a range that drifts a little each frame must not move it.
+    """
     finite = image[np.isfinite(image)]
     if finite.size == 0:
-        return
+        return False
     low, high = float(finite.min()), float(finite.max())
-    if high <= low:
-        pad = max(abs(low) * 1e-6, 1e-12)
-        low, high = low - pad, high + pad
-    mapper.update(low=low, high=high)
+    span = high - low
+    inside = mapper.low <= low and high <= mapper.high
+    if inside and span >= 0.5 * (mapper.high - mapper.low):
+        return False
+    pad = 0.1 * span if span > 0 else max(abs(low) * 1e-6, 1e-12)
+    mapper.update(low=low - pad, high=high + pad)
+    return True
 
 
 def image_figure(title: str, height: int, width: int, palette) -> tuple:
@@ -267,6 +278,7 @@ class UncertaintyView(LiveView):
         # a Bokeh Div, not a Panel text pane: Panel rebuilds a pane's stylesheet models on
         # every change of its text, a Div only changes its ``text``
         self.summary = Div(text="", height=24, sizing_mode="stretch_width")  # fixed: no re-layout
+        self._summary_at = 0.0
         self.source = source_of("sample", "uncertainty", "error", "outcome")
         self.figure = make_figure("", "test sample", label)
         if kind == "classification":
@@ -300,14 +312,19 @@ class UncertaintyView(LiveView):
                             "uncertainty": uncertainty, "error": error, "outcome": outcome}
         if self.error_mapper is not None:
             rescale(self.error_mapper, error)
-        summary = uncertainty_summary(uncertainty, error, self.kind)
-        if summary != self.summary.text:  # a text change re-lays out the page
-            self.summary.text = summary
+        now = time.perf_counter()
+        # a text change re-lays out the page: at most SUMMARY_HZ times a second
+        if now - self._summary_at >= 1.0 / SUMMARY_HZ:
+            summary = uncertainty_summary(uncertainty, error, self.kind)
+            if summary != self.summary.text:
+                self.summary.text = summary
+                self._summary_at = now
 
     def reset(self):
         super().reset()
         self.source.data = empty_columns("sample", "uncertainty", "error", "outcome")
         self.summary.text = ""
+        self._summary_at = 0.0
 
     def __panel__(self):
         return self._layout(bokeh_pane(self.summary), bokeh_pane(self.figure))
