@@ -12,15 +12,19 @@ all inside one ``pn.io.hold()`` so the browser gets one message per frame.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Div
 
 from snnlab import learners
 from snnlab.data import load_task, task_names
 from snnlab.data.registry import TASK_KINDS
 from snnlab.session import Session
-from snnlab.ui.lab import Lab
+from snnlab.ui.frame_clock import FrameClock
+from snnlab.ui.lab import SPEED_READOUT_HZ, Lab
 from snnlab.ui.views.base import (
     BUFFER_ROWS,
     PALETTE,
@@ -63,8 +67,13 @@ class Compare(pn.viewable.Viewer):
         self.param.task.objects = [t for t in task_names() if t != "nmnist" or data_root]
         self._offer_learners()
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False)
-        # a StaticText: a Markdown pane makes new stylesheet models on every change
-        self.speed = pn.widgets.StaticText(value="")
+        # a Bokeh Div of fixed size, changed at most SPEED_READOUT_HZ times a second: a text
+        # change sized to its content makes the browser lay the page out again
+        self.speed = Div(text="", render_as_text=True, width=320, height=44)
+        self._speed_shown_at = 0.0
+        self.clock = FrameClock()
+        self.clock.attach(self.speed)
+        self.clock.on_shown(self._make_up_skipped_frame)
         self.main = pn.Column(sizing_mode="stretch_width")
         self.sessions: dict[str, Session] = {}
         self.loss_sources: dict = {}
@@ -159,7 +168,7 @@ class Compare(pn.viewable.Viewer):
     def step(self):
         for s in self.sessions.values():
             s.step()
-        self.draw_frame()
+        self.draw_frame(force=True)
 
     def reset(self):
         for s in self.sessions.values():
@@ -170,19 +179,33 @@ class Compare(pn.viewable.Viewer):
                     source.data = empty_columns(*source.data)
         self._eval_seen = {n: 0 for n in self.sessions}
 
-    def draw_frame(self) -> None:
-        """Drain every session and append its rows (the periodic callback): data only."""
+    def draw_frame(self, force: bool = False) -> None:
+        """Drain every session and append its rows (the periodic callback): data only.
+        Skipped while the page is behind (see ``FrameClock``), unless ``force``."""
+        if not (force or self.clock.ready()):
+            return
         with pn.io.hold():
-            for name, session in self.sessions.items():
-                self._draw_learner(name, session)
-            self.speed.value = " · ".join(
-                f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
-                for n, s in self.sessions.items())
+            drawn = [self._draw_learner(name, session) for name, session in self.sessions.items()]
+            if any(drawn):
+                self.clock.sent_frame()
+                self.frames_drawn += 1
+            now = time.perf_counter()
+            if now - self._speed_shown_at >= 1.0 / SPEED_READOUT_HZ:
+                self._speed_shown_at = now
+                text = " · ".join(f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
+                                  for n, s in self.sessions.items())
+                if text != self.speed.text:
+                    self.speed.text = text
         # a notebook output gets changes of Bokeh models only when pushed (no-op when served)
         pn.io.push_notebook(self.main)
-        self.frames_drawn += 1
 
-    def _draw_learner(self, name: str, session: Session) -> None:
+    def _make_up_skipped_frame(self) -> None:
+        # the page caught up after a tick found it behind: send that tick's frame now
+        if self.clock.waiting and self._callback is not None:
+            self.draw_frame()
+
+    def _draw_learner(self, name: str, session: Session) -> bool:
+        """Append ``name``'s new rows; whether anything was new."""
         frames = session.drain()
         losses = [(f.step, f.scalars["loss"]) for f in frames if "loss" in f.scalars]
         if losses:
@@ -201,6 +224,7 @@ class Compare(pn.viewable.Viewer):
         if raster is not None:
             neurons = select_neurons(raster, "most active", RASTER_NEURONS)
             self.raster_sources[name].data = raster_points(raster, neurons, self.dt_ms)
+        return bool(frames or evaluations)
 
     def close_sessions(self) -> None:
         for s in self.sessions.values():
@@ -232,7 +256,7 @@ class Compare(pn.viewable.Viewer):
             pn.widgets.IntInput.from_param(self.param.seed, name="Seed (shared)"),
             pn.widgets.IntInput.from_param(self.param.batch_size, name="Batch size (shared)"),
             pn.Row(*buttons),
-            self.speed,
+            pn.pane.Bokeh(self.speed),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             width=340,
         )
