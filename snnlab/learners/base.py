@@ -27,6 +27,7 @@ import param
 from snnlab import metrics
 from snnlab.data.task import Batch, Task, make_batch
 from snnlab.learners.snapshot import Snapshot
+from snnlab.learners.values import read_value
 
 
 class NotSetUp(RuntimeError):
@@ -211,12 +212,11 @@ class Learner(param.Parameterized):
 
 
 def restore_types(cls: type[Learner], values: dict) -> dict:
-    """``values`` with JSON/YAML lists turned back into tuples for tuple parameters
-    (records and sweep specs store ``hidden=(100, 50)`` as a list)."""
-    def is_tuple(key):
-        return key in cls.param and isinstance(cls.param[key], param.Tuple)
-
-    return {k: tuple(v) if isinstance(v, list) and is_tuple(k) else v for k, v in values.items()}
+    """``values`` (typed: the API, a record, a spec) normalised for the parameters of ``cls``:
+    lists to tuples, NumPy and ``Decimal`` numbers to ``int``/``float``; a boolean for a
+    number, a non-finite number or a fraction for an integer raises ``ValueError``."""
+    return {k: read_value(k, cls.param[k], v) if k in cls.param and not isinstance(v, str)
+            else v for k, v in values.items()}
 
 
 def check_hyperparameters(cls: type[Learner], changes: dict) -> None:
@@ -236,28 +236,14 @@ def check_hyperparameters(cls: type[Learner], changes: dict) -> None:
             raise ValueError(f"parameter {key!r}: {err}") from None
 
 
-def parse_hyperparameters(cls: type[Learner], text: dict[str, str]) -> dict:
-    """Typed values from strings (``--param k=v`` or a URL query) for the parameters of ``cls``.
-
-    Values are read as YAML scalars or lists (``0.1``, ``true``, ``[100, 50]``); lists become
-    tuples for tuple parameters. Unknown names and bad values raise ``ValueError``.
-    """
-    import yaml
-
+def parse_hyperparameters(cls: type[Learner], text: dict) -> dict:
+    """Typed values for the parameters of ``cls`` from text (``--param k=v``, a URL query, a
+    sweep spec) or typed values, read by each parameter's type (see ``values.read_value``).
+    Unknown names and bad values raise ``ValueError``."""
     values = {}
     for key, raw in text.items():
-        try:
-            value = yaml.safe_load(raw) if isinstance(raw, str) else raw
-        except yaml.YAMLError:
-            raise ValueError(f"parameter {key!r}: cannot read value {raw!r}") from None
-        declared = cls.param[key] if key in cls.param else None
-        if isinstance(declared, param.Tuple) and isinstance(value, (list, int)):
-            value = tuple(value) if isinstance(value, list) else (value,)
-        if isinstance(declared, param.Number) and not isinstance(declared, param.Integer):
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-        if isinstance(declared, param.Selector) and value is not None and not isinstance(value, str):
-            value = str(raw)
-        values[key] = value
+        if key not in cls.param or key == "name":
+            check_hyperparameters(cls, {key: raw})  # raises: unknown parameter
+        values[key] = read_value(key, cls.param[key], raw)
     check_hyperparameters(cls, values)
     return values

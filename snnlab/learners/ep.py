@@ -72,6 +72,7 @@ from snnlab._kernels import ep as kernels
 from snnlab._kernels.rng import make_streams
 from snnlab.data.task import Batch, Split, Task
 from snnlab.learners.base import Learner
+from snnlab.learners.values import LayerWidths
 
 SUPPORTS = {"binary": (-1.0, 1.0), "ternary": (-1.0, 0.0, 1.0)}
 ENCODINGS = ("binary", "rate", "log-counts", "windows")
@@ -101,22 +102,6 @@ COMMON_ARRAYS = (
 MARGINAL_NEURONS = 10  # first-layer neurons whose incoming marginals every snapshot carries
 UNCERTAINTY_SAMPLES = 100  # test samples whose predictive uncertainty the views show
 UNCERTAINTY_EVERY = 10  # steps between two uncertainty passes (a moment pass over the samples)
-
-
-class LayerWidths(param.Tuple):
-    """A tuple of any length (possibly empty) of positive layer widths."""
-
-    def _validate_length(self, val, length):
-        pass
-
-    def _validate_value(self, val, allow_None):
-        super()._validate_value(val, allow_None)
-        if not all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 100_000 for v in val
-        ):
-            raise ValueError(
-                f"{self.name!r} must be a tuple of layer widths in [1, 100000], got {val!r}"
-            )
 
 
 def encode_events(x: np.ndarray, encoding: str) -> tuple[np.ndarray, np.ndarray]:

@@ -98,6 +98,7 @@ from snnlab._kernels import normad as normad_kernels
 from snnlab._kernels import physical_lif as lif_kernels
 from snnlab.data.task import Batch, Task, make_batch
 from snnlab.learners.base import Learner
+from snnlab.learners.values import LayerWidths
 from snnlab.neurons.physical_lif import PhysicalLIFParameters
 from snnlab.spike_trains import schreiber_similarity, van_rossum_distance
 
@@ -105,23 +106,6 @@ MAX_SHOWN_NEURONS = 256  # rasters and error traces in snapshots
 MAX_SHOWN_MEMBRANES = 8
 MAX_SHOWN_WEIGHTS = 20_000
 INIT_PATTERNS = 4  # training patterns whose rates set the initial weight scale
-
-
-class LayerWidths(param.Tuple):
-    """A tuple of any length (possibly empty) of positive layer widths."""
-
-    def _validate_length(self, val, length):
-        pass
-
-    def _validate_value(self, val, allow_None):
-        super()._validate_value(val, allow_None)
-        if not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 1 <= v <= 10_000
-            for v in val
-        ):
-            raise ValueError(
-                f"{self.name!r} must be a tuple of layer widths in [1, 10000], got {val!r}"
-            )
 
 
 @dataclass(frozen=True)

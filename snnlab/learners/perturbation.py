@@ -57,7 +57,7 @@ from snnlab._kernels import perturbation as kernels
 from snnlab._kernels.rng import make_streams
 from snnlab.data.task import Batch, Task
 from snnlab.learners.base import Learner
-from snnlab.learners.ep import LayerWidths
+from snnlab.learners.values import LayerWidths
 
 MAX_DIRECTIONS = 256  # bound of n_directions: one RNG stream per direction
 MAX_REFERENCE_SAMPLES = 1024

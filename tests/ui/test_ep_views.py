@@ -95,8 +95,10 @@ def test_marginals_view_shows_the_chosen_neuron_gaussian():
     assert image.shape == (3, 4)
     # upright: the sensor's first row is drawn on top, i.e. the last row Bokeh draws
     assert np.allclose(image[-1], sensor_image(mean[0], INPUT_SHAPE)[0])
-    assert view.mean_mapper.low == pytest.approx(image.min())
-    assert view.mean_mapper.high == pytest.approx(image.max())
+    # the colour range holds the image with a tenth of its span to spare on each side
+    span = image.max() - image.min()
+    assert view.mean_mapper.low == pytest.approx(image.min() - 0.1 * span)
+    assert view.mean_mapper.high == pytest.approx(image.max() + 0.1 * span)
     assert np.allclose(view.std_source.data["image"][0][::-1], sensor_image(std[0], INPUT_SHAPE))
     assert view.mean_figure.title.text == "posterior mean"
 
@@ -167,6 +169,7 @@ def test_uncertainty_view_classification_colours_errors():
     assert f"<b>{entropy[~wrong].mean():.3f}</b> on the {(~wrong).sum()} correct" in view.summary.text
 
     right = dict(arrays, test_error=np.zeros(50, dtype=np.float32))
+    view._summary_at = 0.0  # the summary text changes at most once a second
     view.push([frame(2, **right)], [])
     assert "all 50 test samples (correct predictions)" in view.summary.text
     view.reset()
@@ -179,8 +182,9 @@ def test_uncertainty_view_regression_maps_the_error():
     view.push([frame(1, **arrays)], [])
     error = arrays["test_error"]
     assert np.allclose(view.source.data["error"], error)
-    assert view.error_mapper.low == pytest.approx(error.min())
-    assert view.error_mapper.high == pytest.approx(error.max())
+    span = error.max() - error.min()
+    assert view.error_mapper.low == pytest.approx(error.min() - 0.1 * span)
+    assert view.error_mapper.high == pytest.approx(error.max() + 0.1 * span)
     corr = np.corrcoef(arrays["test_uncertainty"], error)[0, 1]
     assert view.summary.text == f"correlation of predictive std with |error|: <b>{corr:.2f}</b>"
 
