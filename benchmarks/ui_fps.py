@@ -27,7 +27,7 @@ compare) or Run (the demo), a warm-up and ``seconds`` of listening:
 - steps_ratio: steps/s watched over steps/s headless for the same session, alternating
   ``rounds`` phases of each (headless: the lab's ``live`` switch off, or the periodic callback
   idle where a dashboard has no such switch); null for the demo, which has no session;
-- stop_latency_s: from the click on Pause to the last data change of any plot but the
+- stop_latency_s: from the click on Pause (dispatched in the page) to the last data change of any plot but the
   evaluation plots (results of steps before the pause may still arrive there), once the page
   has been still for 2 s: how far the page lags behind the run; null for the demo.
 
@@ -38,7 +38,9 @@ changed in every frame (streamed with rollover where the dashboard streamed, rep
 otherwise), inside one ``pn.io.hold()``, by a periodic callback at the dashboard's requested
 frame rate; where the dashboard runs a learner a thread keeps one core busy beside it. It is
 measured exactly like the dashboard; ratio_to_reference = dashboard median fps / reference
-median fps.
+median fps. The dashboards send a frame only once the page has painted all but two of those
+before (a frame clock); the reference sends at its rate whatever the page does, so its figure
+counts messages applied, an upper bound on frames painted.
 
 Targets (2-core machine; every lab dashboard and compare; none for the demo): median fps per
 plot >= 10, ratio to reference >= 0.7, longest freeze <= 0.5 s, steps ratio >= 0.9, first frame
@@ -247,6 +249,7 @@ DESCRIBE_JS = """() => {
 }"""
 
 NOW_JS = "() => performance.now()"
+CLICK_JS = "(button) => { const t = performance.now(); button.click(); return t; }"
 EVALUATION_PLOTS_JS = """() => Bokeh.documents.flatMap((d) => [...d.all_models])
   .filter((m) => m instanceof Bokeh.Models.Plot && m.tags.includes("evaluation")).map((m) => m.id)"""
 MARK_JS = "(name) => { window.__uiFps.marks[name] = performance.now(); return window.__uiFps.marks[name]; }"
@@ -281,10 +284,13 @@ def first_change_after(page, since_ms: float, timeout: float) -> float | None:
 
 def stop_latency(page, quiet_s: float = 2.0, timeout: float = 60.0) -> float | None:
     """Click Pause; seconds to the last data change of a plot other than the evaluation plots,
-    once nothing has changed for ``quiet_s`` (None if the page never keeps still)."""
+    once nothing has changed for ``quiet_s`` (None if the page never keeps still).
+
+    The click is dispatched in the page and stamped there (Playwright's own click first waits
+    for the button to keep still over animation frames, which a busy page delays)."""
     evaluation = set(page.evaluate(EVALUATION_PLOTS_JS))
-    clicked = page.evaluate(MARK_JS, "pause") / 1000.0
-    page.get_by_role("button", name="Pause", exact=True).click()
+    button = page.get_by_role("button", name="Pause", exact=True).element_handle()
+    clicked = page.evaluate(CLICK_JS, button) / 1000.0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(quiet_s / 4)

@@ -40,7 +40,7 @@ def main(names) -> None:
             port = free_port()
             server = pn.serve(FACTORIES[name], port=port, address="127.0.0.1", show=False,
                               threaded=True, websocket_origin=[f"127.0.0.1:{port}"])
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/{query}")
             page.wait_for_timeout(4000)
             if play:

@@ -25,8 +25,10 @@ from snnlab.data.registry import TASK_KINDS
 from snnlab.session import Session
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.lab import SPEED_READOUT_HZ, Lab
+from snnlab.ui.plain_text import notice_pane
 from snnlab.ui.views.base import (
     BUFFER_ROWS,
+    EVALUATION_TAG,
     PALETTE,
     bokeh_pane,
     empty_columns,
@@ -66,7 +68,7 @@ class Compare(pn.viewable.Viewer):
         self._offering = False  # set while a task switch re-offers learners (one rebuild)
         self.param.task.objects = [t for t in task_names() if t != "nmnist" or data_root]
         self._offer_learners()
-        self.notice = pn.pane.Alert("", alert_type="warning", visible=False)
+        self.notice = notice_pane()
         # a Bokeh Div of fixed size, changed at most SPEED_READOUT_HZ times a second: a text
         # change sized to its content makes the browser lay the page out again
         self.speed = Div(text="", render_as_text=True, width=320, height=44)
@@ -108,6 +110,8 @@ class Compare(pn.viewable.Viewer):
         curves = []
         for column, sources in (("loss", self.loss_sources), (self.metric, self.metric_sources)):
             fig = make_figure(column, "step", column)
+            if sources is self.metric_sources:  # evaluations: they land beside the run
+                fig.tags = [EVALUATION_TAG]
             for colour, (name, source) in zip(PALETTE, sources.items()):
                 fig.line("step", column, source=source, color=colour, line_width=1.5,
                          legend_label=name)
