@@ -12,6 +12,7 @@ import panel as pn
 import param
 
 from snnlab.session import Session
+from snnlab.ui.plain_text import PlainText
 
 HIDDEN = ("name", "seed")
 
@@ -65,7 +66,7 @@ class HyperparameterPanel(pn.viewable.Viewer):
         cancel = pn.widgets.Button(label="Cancel")
         rebuild.on_click(lambda _: self.confirm_rebuild())
         cancel.on_click(lambda _: self.cancel_rebuild())
-        text = pn.pane.Str("", styles={"white-space": "pre-wrap"}, sizing_mode="stretch_width")
+        text = PlainText("", styles={"white-space": "pre-wrap"}, sizing_mode="stretch_width")
         return pn.Column(text, pn.Row(rebuild, cancel), visible=False,
                          styles={"background": "#fff3cd", "padding": "4px"})
 
@@ -107,7 +108,7 @@ class HyperparameterPanel(pn.viewable.Viewer):
             fields.append(self.editors[name])
             if name in self.confirms:
                 fields.append(self.confirms[name])
-        refusal = pn.pane.Str(self.param.notice, visible=self.param.notice.rx().rx.pipe(bool),
+        refusal = PlainText(self.param.notice, visible=self.param.notice.rx().rx.pipe(bool),
                               styles={"color": "#842029", "white-space": "pre-wrap"})
         return pn.Column(*fields, refusal, sizing_mode="stretch_width")
 

@@ -30,6 +30,7 @@ from snnlab.session import Session
 from snnlab.ui import export, jupyter
 from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.frame_clock import FrameClock
+from snnlab.ui.plain_text import PlainText, notice_pane
 from snnlab.ui.url_state import (
     LAB_PARAMS,
     TASK_PRESETS,
@@ -109,8 +110,7 @@ class Lab(pn.viewable.Viewer):
         self.sync_url = sync_url
         self.eval_every = eval_every  # None: live_eval_every(batch size)
         # text from links and errors is shown as text, never as markup
-        self.notice = pn.pane.Str("", visible=False, styles=NOTICE_STYLE,
-                                  sizing_mode="stretch_width")
+        self.notice = notice_pane()
         # a Bokeh Div of fixed size: a text change re-lays out nothing (a Panel text pane would
         # add style models, a sized-to-content one makes the browser lay the page out again)
         self.speed = Div(text="", render_as_text=True, width=310, height=22)
@@ -236,7 +236,7 @@ class Lab(pn.viewable.Viewer):
                 button_type="light",
             ),
         ]
-        self.seed_readout = pn.pane.Str(f"seed {self.session.learner.seed}")
+        self.seed_readout = PlainText(f"seed {self.session.learner.seed}")
         return [
             pn.widgets.Select.from_param(self.param.learner, name="Learner"),
             pn.widgets.Select.from_param(self.param.task, name="Task"),
@@ -410,10 +410,6 @@ class Lab(pn.viewable.Viewer):
             self.main,
             sizing_mode="stretch_width",
         )
-
-
-NOTICE_STYLE = {"background": "#fff3cd", "border": "1px solid #ffe69c", "padding": "6px",
-                "border-radius": "4px", "white-space": "pre-wrap"}
 
 
 def _without_nmnist() -> list[str]:

@@ -23,6 +23,7 @@ import panel as pn
 import param
 
 from snnlab.runs import HEADLINE, RunEntry, RunIndex
+from snnlab.ui.plain_text import PlainText, choice_labels, column_titles, notice_pane
 from snnlab.ui.static_plots import PLOT_OPTS
 
 ALL = "(all runs)"
@@ -86,7 +87,8 @@ class RunBrowser(pn.viewable.Viewer):
         self._range_keys = None
         self._syncing = False
         self._callback = None
-        self.notice = pn.pane.Alert("", alert_type="warning", visible=False)
+        # records and sweep specs come from strangers: their text is shown as text
+        self.notice = notice_pane()
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(columns=META_COLUMNS), selectable="checkbox", disabled=True,
             show_index=False, pagination="local", page_size=15, sizing_mode="stretch_width",
@@ -124,9 +126,10 @@ class RunBrowser(pn.viewable.Viewer):
 
     def _offer_choices(self) -> None:
         frame = self.frame
-        self.param.learners.objects = sorted(frame["learner"].unique()) if len(frame) else []
+        # Choices.js (the multi-choice widget) reads its labels as HTML: labels are escaped
+        self.param.learners.objects = choice_labels(frame["learner"] if len(frame) else [])
         self.learners = [n for n in self.learners if n in self.param.learners.objects]
-        self.param.tasks.objects = sorted(frame["task"].unique()) if len(frame) else []
+        self.param.tasks.objects = choice_labels(frame["task"] if len(frame) else [])
         self.tasks = [n for n in self.tasks if n in self.param.tasks.objects]
         sweeps = sorted(s for s in frame["sweep_id"].unique() if s) if len(frame) else []
         self.param.sweep.objects = [ALL, *sweeps]
@@ -193,6 +196,7 @@ class RunBrowser(pn.viewable.Viewer):
     # -- drawing ----------------------------------------------------------------------------
     def _refilter(self, *_):
         shown = self.filtered()
+        self.table.titles = column_titles(shown)
         self.table.value = shown
         self.count.object = f"**{len(shown)}** of {len(self.frame)} runs"
         visible = set(shown["id"])
@@ -302,7 +306,9 @@ class RunBrowser(pn.viewable.Viewer):
 
     def _draw_selection(self, *_):
         self.curves.object = self.curve_plot()
-        self.finals.value = self.final_frame()
+        finals = self.final_frame()
+        self.finals.titles = column_titles(finals)
+        self.finals.value = finals
 
     def _draw_scatter(self, *_):
         self.scatter.object = self.scatter_plot()
@@ -322,11 +328,11 @@ class RunBrowser(pn.viewable.Viewer):
     def _draw_progress(self) -> None:
         items = []
         for r in self.progress_rows():
-            best = (f" · best {r['metric']} **{r['best']:.4g}** ({r['best_run']})"
+            best = (f" · best {r['metric']} {r['best']:.4g} ({r['best_run']})"
                     if r["best"] is not None and math.isfinite(r["best"]) else "")
-            items.append(pn.pane.Markdown(
-                f"**{r['sweep']}** · {r['state']} · done **{r['done']}** / running "
-                f"**{r['running']}** / failed **{r['failed']}** of {r['total']}{best}"))
+            items.append(PlainText(
+                f"{r['sweep']} · {r['state']} · done {r['done']} / running "
+                f"{r['running']} / failed {r['failed']} of {r['total']}{best}"))
             items.append(pn.indicators.Progress(value=r["done"] + r["failed"], max=max(r["total"], 1),
                                                 sizing_mode="stretch_width", height=12))
         self.progress[:] = items or [pn.pane.Markdown("No sweep has been run yet.")]
@@ -356,8 +362,8 @@ class RunBrowser(pn.viewable.Viewer):
             self.lab.close()
         self.lab = Lab(session=session, data_root=options.get("root"))
         note = " (its live hyperparameter changes are not replayed)" if e.config.get("schedule") else ""
-        self.lab_holder[:] = [pn.pane.Markdown(f"Run **{run_id}**: {e.learner} on {e.task}, seed "
-                                               f"{e.seed}{note}"), self.lab]
+        self.lab_holder[:] = [PlainText(f"Run {run_id}: {e.learner} on {e.task}, seed "
+                                          f"{e.seed}{note}"), self.lab]
         return self.lab
 
     def _open_clicked(self, *_):

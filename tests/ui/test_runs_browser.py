@@ -101,7 +101,7 @@ def test_new_runs_and_sweep_progress_appear_on_reload(index, tmp_path):
     (row,) = browser.progress_rows()
     assert (row["done"], row["running"], row["failed"], row["best"]) == (5, 2, 1, 0.83)
     text, bar = browser.progress[0], browser.progress[1]
-    assert "done **5**" in text.object and "0.83" in text.object
+    assert "done 5 / running 2 / failed 1 of 24" in text.object and "0.83" in text.object
     assert (bar.value, bar.max) == (6, 24)
 
 
