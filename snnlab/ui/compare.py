@@ -12,20 +12,18 @@ all inside one ``pn.io.hold()`` so the browser gets one message per frame.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div
 
 from snnlab import learners
 from snnlab.data import load_task, task_names
 from snnlab.data.registry import TASK_KINDS
 from snnlab.session import Session
 from snnlab.ui.frame_clock import FrameClock
-from snnlab.ui.lab import SPEED_READOUT_HZ, Lab
+from snnlab.ui.lab import Lab
 from snnlab.ui.plain_text import notice_pane
+from snnlab.ui.speed_readout import SpeedReadout
 from snnlab.ui.views.base import (
     BUFFER_ROWS,
     EVALUATION_TAG,
@@ -69,12 +67,9 @@ class Compare(pn.viewable.Viewer):
         self.param.task.objects = [t for t in task_names() if t != "nmnist" or data_root]
         self._offer_learners()
         self.notice = notice_pane()
-        # a Bokeh Div of fixed size, changed at most SPEED_READOUT_HZ times a second: a text
-        # change sized to its content makes the browser lay the page out again
-        self.speed = Div(text="", render_as_text=True, width=320, height=44)
-        self._speed_shown_at = 0.0
+        self.speed = SpeedReadout(width=320, height=44)
         self.clock = FrameClock()
-        self.clock.attach(self.speed)
+        self.clock.attach(self.speed.div)
         self.clock.on_shown(self._make_up_skipped_frame)
         self.main = pn.Column(sizing_mode="stretch_width")
         self.sessions: dict[str, Session] = {}
@@ -193,13 +188,10 @@ class Compare(pn.viewable.Viewer):
             if any(drawn):
                 self.clock.sent_frame()
                 self.frames_drawn += 1
-            now = time.perf_counter()
-            if now - self._speed_shown_at >= 1.0 / SPEED_READOUT_HZ:
-                self._speed_shown_at = now
-                text = " · ".join(f"{n}: step {s.learner.step_}, {s.steps_per_second:.0f}/s"
-                                  for n, s in self.sessions.items())
-                if text != self.speed.text:
-                    self.speed.text = text
+            if self.speed.due():
+                self.speed.show(" · ".join(f"{n}: step {s.learner.step_}, "
+                                           f"{s.steps_per_second:.0f}/s"
+                                           for n, s in self.sessions.items()))
         # a notebook output gets changes of Bokeh models only when pushed (no-op when served)
         pn.io.push_notebook(self.main)
 
@@ -260,7 +252,7 @@ class Compare(pn.viewable.Viewer):
             pn.widgets.IntInput.from_param(self.param.seed, name="Seed (shared)"),
             pn.widgets.IntInput.from_param(self.param.batch_size, name="Batch size (shared)"),
             pn.Row(*buttons),
-            pn.pane.Bokeh(self.speed),
+            self.speed.pane(),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             width=340,
         )

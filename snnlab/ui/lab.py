@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div
 
 from snnlab import learners, warmup
 from snnlab.data import load_task
@@ -31,6 +30,7 @@ from snnlab.ui import export, jupyter
 from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.plain_text import PlainText, notice_pane
+from snnlab.ui.speed_readout import SpeedReadout
 from snnlab.ui.url_state import (
     LAB_PARAMS,
     TASK_PRESETS,
@@ -48,7 +48,6 @@ from snnlab.ui.views import (
     learner_views,
 )
 
-SPEED_READOUT_HZ = 2
 LIVE_EVAL_SAMPLES = 100
 LIVE_EVAL_EVERY_SAMPLES = 2048
 
@@ -111,12 +110,9 @@ class Lab(pn.viewable.Viewer):
         self.eval_every = eval_every  # None: live_eval_every(batch size)
         # text from links and errors is shown as text, never as markup
         self.notice = notice_pane()
-        # a Bokeh Div of fixed size: a text change re-lays out nothing (a Panel text pane would
-        # add style models, a sized-to-content one makes the browser lay the page out again)
-        self.speed = Div(text="", render_as_text=True, width=310, height=22)
-        self._speed_shown_at = 0.0
+        self.speed = SpeedReadout(width=310, height=22)
         self.clock = FrameClock()
-        self.clock.attach(self.speed)
+        self.clock.attach(self.speed.div)
         self.clock.on_shown(self._make_up_skipped_frame)
         self._frame_times: deque[float] = deque(maxlen=200)
         self._callback = None
@@ -242,7 +238,7 @@ class Lab(pn.viewable.Viewer):
             pn.widgets.Select.from_param(self.param.task, name="Task"),
             pn.Row(*[buttons[k] for k in ("Play", "Pause", "Step", "Reset")]),
             pn.Row(buttons["New seed"], self.seed_readout),
-            pn.pane.Bokeh(self.speed, sizing_mode="stretch_width"),
+            self.speed.pane(),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             pn.widgets.Checkbox.from_param(self.param.live, name="Live views"),
             pn.pane.Markdown(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test "
@@ -327,12 +323,9 @@ class Lab(pn.viewable.Viewer):
         return len(recent) / 2.0
 
     def _show_speed(self) -> None:
-        """The readout, at most ``SPEED_READOUT_HZ`` times a second (text costs the browser
-        more than a plot's data)."""
-        now = time.perf_counter()
-        if now - self._speed_shown_at < 1.0 / SPEED_READOUT_HZ:
+        """Steps/s, frames/s, step and state (or compile progress) in the readout."""
+        if not self.speed.due():
             return
-        self._speed_shown_at = now
         s = self.session
         if s.compiling:
             done, name = warmup.compile_progress()
@@ -342,8 +335,7 @@ class Lab(pn.viewable.Viewer):
         else:
             text = (f"{s.steps_per_second:.0f} steps/s · {self.frames_per_second():.1f} frames/s"
                     f" · step {s.learner.step_} · {s.state}")
-        if text != self.speed.text:
-            self.speed.text = text
+        self.speed.show(text)
 
     def _set_period(self, *_):
         if self._callback is not None:

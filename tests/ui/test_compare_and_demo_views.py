@@ -48,7 +48,7 @@ def test_compare_streams_rows_per_learner_and_keeps_its_models(compare):
         compare.draw_frame()
     for session in compare.sessions.values():
         assert session.evaluator.wait_idle(30)  # evaluations come from a background thread
-    compare._speed_shown_at = 0.0  # the readout changes at most twice a second
+    compare.speed.shown_at = 0.0  # the readout changes at most twice a second
     compare.draw_frame()
     assert count_models(root) == before
     for name, session in compare.sessions.items():
