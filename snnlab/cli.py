@@ -25,12 +25,15 @@ def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
 
 
 def _task_options(name: str, text: dict[str, str], data: str | None) -> dict:
-    import yaml
-
     from snnlab.data import task_options
+    from snnlab.learners.values import read_option
 
     allowed = task_options(name)
-    options = {k: yaml.safe_load(v) for k, v in text.items()}
+    unknown = sorted(set(text) - set(allowed))
+    if unknown:
+        raise ValueError(f"task {name!r} has no option {', '.join(unknown)}; "
+                         f"its options are {', '.join(sorted(allowed)) or 'none'}")
+    options = {k: read_option(k, allowed[k], v) for k, v in text.items()}
     if data is not None:
         if "root" not in allowed:
             raise ValueError(f"task {name!r} reads no data folder; --data applies to nmnist")
@@ -41,25 +44,23 @@ def _task_options(name: str, text: dict[str, str], data: str | None) -> dict:
 
 
 def cmd_train(args) -> int:
-    from snnlab.learners import learner_class
-    from snnlab.learners.base import parse_hyperparameters
-    from snnlab.training import RunConfig, train
+    from snnlab.training import config_from_preset, train
 
-    params = parse_hyperparameters(learner_class(args.learner), _key_values(args.param, "--param"))
-    options = _task_options(args.task, _key_values(args.option, "--option"), args.data)
-    config = RunConfig(
-        learner=args.learner,
-        task=args.task,
+    config = config_from_preset(
+        args.learner,
+        args.task,
+        preset=args.preset,
+        params=_key_values(args.param, "--param"),
+        task_options=_task_options(args.task, _key_values(args.option, "--option"), args.data),
         seed=args.seed,
-        params=params,
-        task_options=options,
         steps=args.steps,
         epochs=args.epochs,
         eval_every=args.eval_every,
         eval_samples=args.eval_samples,
     )
     record = train(config, args.out, progress=not args.quiet)
-    print(json.dumps({"out": str(Path(args.out).resolve()), **record.final()}))
+    print(json.dumps({"out": str(Path(args.out).resolve()), "preset": config.preset,
+                      **record.final()}))
     return 0
 
 
@@ -105,18 +106,75 @@ def cmd_serve(args) -> int:
 
 def cmd_list(args) -> int:
     from snnlab.data import task_names, task_options
-    from snnlab.learners import learner_class, learner_names
 
     if args.what == "learners":
-        for name in learner_names():
-            cls = learner_class(name)
-            params = ", ".join(k for k in cls.param if k != "name")
-            print(f"{name}: {params}")
+        print(_learners_listing())
+    elif args.what == "presets":
+        print(_presets_listing())
     else:
         for name in task_names():
             options = ", ".join(f"{k}={v!r}" for k, v in task_options(name).items())
             print(f"{name}: {options}")
     return 0
+
+
+def _learners_listing() -> str:
+    """Each learner: its parameters with default, bounds or choices (``*``: changing it rebuilds
+    the network), and its presets (``[default]`` on the task's default one)."""
+    from snnlab.learners import learner_class, learner_names
+    from snnlab.learners.presets import presets_of
+
+    lines = []
+    for name in learner_names():
+        cls = learner_class(name)
+        lines.append(f"{name} ({cls.__doc__.strip().splitlines()[0]}); learns "
+                     f"{', '.join(cls.task_kinds)} tasks; * = changing it rebuilds the network")
+        for key in (k for k in cls.param if k != "name"):
+            declared = cls.param[key]
+            allowed = _allowed(declared)
+            mark = "*" if key in cls.rebuild_params else " "
+            lines.append(f"  {mark} {key} = {declared.default!r}{allowed}")
+        presets = presets_of(name)
+        if presets:
+            lines.append("  presets: " + ", ".join(
+                f"{p.name} ({p.task}{', default' if p.default else ''})" for p in presets))
+    return "\n".join(lines)
+
+
+def _allowed(declared) -> str:
+    objects = getattr(declared, "objects", None)
+    if objects:
+        return f"  one of {', '.join(map(str, objects))}"
+    bounds = getattr(declared, "bounds", None)
+    if bounds:
+        low, high = ("-inf" if bounds[0] is None else bounds[0],
+                     "inf" if bounds[1] is None else bounds[1])
+        return f"  in [{low}, {high}]"
+    return ""
+
+
+def _presets_listing() -> str:
+    """Every preset: learner, task, name, budget, what it sets, how it was chosen, its result."""
+    from snnlab.learners.presets import all_presets, measured_result
+
+    lines = []
+    for p in all_presets():
+        lines.append(f"{p.learner} / {p.name}{'  [default for ' + p.task + ']' if p.default else ''}")
+        lines.append(f"    task {p.task}, {p.budget}: {p.description}")
+        settings = ", ".join(f"{k}={_setting(v)}" for k, v in {**p.params}.items())
+        options = ", ".join(f"{k}={_setting(v)}" for k, v in {**p.task_options}.items())
+        lines.append(f"    params: {settings or '(learner defaults)'}")
+        if options:
+            lines.append(f"    task options: {options}")
+        lines.append(f"    chosen: {p.chosen}")
+        lines.append(f"    result: {measured_result(p)}")
+    return "\n".join(lines)
+
+
+def _setting(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(map(str, value)) + "]"
+    return str(value)
 
 
 def cmd_sweep(args) -> int:
@@ -228,11 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learner", required=True)
     train.add_argument("--task", required=True)
     train.add_argument("--data", help="data folder for tasks that read one (nmnist)")
-    train.add_argument("--param", action="append", metavar="K=V", help="hyperparameter")
-    train.add_argument("--option", action="append", metavar="K=V", help="task option")
-    budget = train.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--steps", type=int)
-    budget.add_argument("--epochs", type=int)
+    train.add_argument("--preset", help="a preset of the learner for this task (default: the "
+                       "task's default preset; see `snnlab list presets`)")
+    train.add_argument("--param", action="append", metavar="K=V",
+                       help="hyperparameter, on top of the preset")
+    train.add_argument("--option", action="append", metavar="K=V",
+                       help="task option, on top of the preset")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="learner updates (default: the preset's budget)")
+    budget.add_argument("--epochs", type=int,
+                        help="passes over the training split (default: the preset's budget)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--eval-every", type=int, default=50)
     train.add_argument("--eval-samples", type=int, default=None)
@@ -302,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs_add = runs_sub.add_parser("add", help="index run record folders written elsewhere")
     runs_add.add_argument("folders", nargs="+")
 
-    listing = sub.add_parser("list", help="list learners or tasks")
-    listing.add_argument("what", choices=["learners", "tasks"])
+    listing = sub.add_parser("list", help="list learners, presets or tasks")
+    listing.add_argument("what", choices=["learners", "presets", "tasks"])
     listing.set_defaults(func=cmd_list)
     return parser
 

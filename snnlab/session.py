@@ -47,6 +47,7 @@ class Session:
         :class:`~snnlab.runner.Runner`).
     max_snapshots: capacity of the snapshot queue; the oldest are dropped when it is full.
     max_steps_per_second: throttle for teaching demos (0: as fast as possible).
+    preset: the name of the preset the learner and task were built from, for the run record.
     """
 
     def __init__(
@@ -59,9 +60,12 @@ class Session:
         train_eval_samples: int = 256,
         max_snapshots: int = 4096,
         max_steps_per_second: float = 0.0,
+        preset: str | None = None,
     ):
         self.learner = learner
         self.task = task
+        #: the preset the run started from (stored in its record), ``None`` for none
+        self.preset = preset
         self.evaluator = BackgroundEvaluator(
             learner, task, self._evaluated, self._evaluation_failed,
             eval_samples=eval_samples, train_eval_samples=train_eval_samples)
@@ -129,6 +133,7 @@ class Session:
                 eval_every=runner.eval_every,
                 eval_samples=runner.eval_samples,
                 schedule=list(self._schedule),
+                preset=self.preset,
             )
             return make_record(config, runner)
 

@@ -32,6 +32,8 @@ class RunConfig:
     eval_every: int = 50
     eval_samples: int | None = None
     schedule: list = field(default_factory=list)
+    #: the preset ``params``, ``task_options`` and the budget came from (``None``: none)
+    preset: str | None = None
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -52,6 +54,7 @@ class RunConfig:
             "eval_every": self.eval_every,
             "eval_samples": self.eval_samples,
             "schedule": [dict(change) for change in self.schedule],
+            "preset": self.preset,
         }
 
     @classmethod
@@ -67,8 +70,51 @@ class RunConfig:
             "eval_every",
             "eval_samples",
             "schedule",
+            "preset",
         )
         return cls(**{k: d[k] for k in keys if k in d})
+
+
+def config_from_preset(
+    learner: str,
+    task: str,
+    preset: str | None = None,
+    params: dict | None = None,
+    task_options: dict | None = None,
+    steps: int | None = None,
+    epochs: int | None = None,
+    **settings,
+) -> RunConfig:
+    """The run of ``learner`` on ``task`` from ``preset`` (``None``: the task's default preset),
+    with ``params`` (text or typed) and ``task_options`` on top and the preset's budget unless
+    ``steps`` or ``epochs`` is given. ``settings`` are the other :class:`RunConfig` fields."""
+    from snnlab.learners import learner_class
+    from snnlab.learners.base import parse_hyperparameters
+    from snnlab.learners.presets import choose_preset
+
+    chosen = choose_preset(learner, task, preset)
+    overrides = parse_hyperparameters(learner_class(learner), dict(params or {}))
+    if chosen is None:
+        resolved, options = overrides, dict(task_options or {})
+        if steps is None and epochs is None:
+            raise ValueError(
+                f"{learner!r} has no preset for task {task!r}; give --steps or --epochs"
+            )
+    else:
+        resolved = chosen.resolved_params(overrides)
+        options = {**chosen.task_options, **(task_options or {})}
+        if steps is None and epochs is None:
+            steps, epochs = chosen.steps, chosen.epochs
+    return RunConfig(
+        learner=learner,
+        task=task,
+        params=_jsonable(resolved),
+        task_options=options,
+        steps=steps,
+        epochs=epochs,
+        preset=chosen.name if chosen else None,
+        **settings,
+    )
 
 
 def run(config: RunConfig, progress: bool = False) -> RunRecord:

@@ -33,6 +33,7 @@ def load_digits_events(
     max_train: int | None = None,
     max_test: int | None = None,
     classes=None,
+    validation: bool = False,
 ) -> Task:
     """The bundled digits-events sample as a classification task (10 classes).
 
@@ -54,7 +55,10 @@ def load_digits_events(
         binary=binary,
         sensor_size=NMNIST_SENSOR,
     )
-    options = {**frame_options(spec), "max_train": max_train, "max_test": max_test}
+    options = {**frame_options(spec), "max_train": max_train, "max_test": max_test,
+               "validation": validation}
     options.pop("duration_us")
     folder = EventFolder(root, NMNIST_SENSOR)
-    return event_folder_task("digits-events", folder, spec, max_train, max_test, classes, options)
+    return event_folder_task(
+        "digits-events", folder, spec, max_train, max_test, classes, options, validation
+    )

@@ -25,8 +25,13 @@ def event_folder_task(
     max_test: int | None,
     classes,
     options: dict,
+    validation: bool = False,
 ) -> Task:
     """A classification :class:`Task` from both splits of ``folder`` binned by ``spec``.
+
+    validation: score on a held-out fifth of the training recordings instead of the test
+    split (every fifth recording of each class, in id order); training uses the other
+    four fifths and the test recordings are not read. Settings are chosen this way.
 
     classes: ``None`` for every label in the folder, or a subset of labels (e.g. ``(1, 7)``);
     ``y`` is the index of a recording's label in the resulting ``Task.classes``.
@@ -47,8 +52,12 @@ def event_folder_task(
     index = {label: i for i, label in enumerate(classes)}
     splits = {}
     for split, max_n in (("train", max_train), ("test", max_test)):
+        if validation and split == "test":
+            continue
         x, labels, _ = folder.load(split, spec, max_n, classes)
         splits[split] = Split(x=x, y=np.array([index[int(v)] for v in labels], dtype=np.int64))
+    if validation:
+        splits["train"], splits["test"] = hold_out_fifth(splits["train"])
     return Task(
         name=name,
         kind="classification",
@@ -62,6 +71,15 @@ def event_folder_task(
         input_shape=spec.frame_shape,
         options=dict(options, classes=list(classes)),
     )
+
+
+def hold_out_fifth(split: Split) -> tuple[Split, Split]:
+    """``(rest, held_out)``: every fifth sample of each class (in the split's order) held out."""
+    held = np.zeros(len(split), dtype=bool)
+    for label in np.unique(split.y):
+        members = np.flatnonzero(split.y == label)
+        held[members[4::5]] = True
+    return Split(x=split.x[~held], y=split.y[~held]), Split(x=split.x[held], y=split.y[held])
 
 
 def frame_options(spec: FrameSpec) -> dict:
@@ -88,6 +106,7 @@ def load_nmnist(
     max_train: int | None = None,
     max_test: int | None = None,
     classes=None,
+    validation: bool = False,
 ) -> Task:
     """N-MNIST (or any 34x34 recordings in its layout) as a classification task.
 
@@ -100,6 +119,7 @@ def load_nmnist(
     binary: clip counts to 1 per bin and pixel.
     max_train, max_test: class-balanced subsets of that size (``None``: all).
     classes: a subset of labels to keep (e.g. ``(1, 7)``), ``None`` for all.
+    validation: score on a held-out fifth of the training split, not on the test split.
     """
     if root is None:
         raise ValueError(
@@ -121,5 +141,8 @@ def load_nmnist(
         **frame_options(spec),
         "max_train": max_train,
         "max_test": max_test,
+        "validation": validation,
     }
-    return event_folder_task("nmnist", folder, spec, max_train, max_test, classes, options)
+    return event_folder_task(
+        "nmnist", folder, spec, max_train, max_test, classes, options, validation
+    )

@@ -11,6 +11,7 @@ EXPERIMENTS: dict[str, str] = {
     "ep-passes": "snnlab.experiments.ep_passes",
     "normad-convergence": "snnlab.experiments.normad_convergence",
     "gem-samples": "snnlab.experiments.gem_samples",
+    "presets": "snnlab.experiments.presets",
 }
 
 

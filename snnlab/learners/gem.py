@@ -49,6 +49,7 @@ from snnlab import metrics
 from snnlab._kernels.rng import make_streams
 from snnlab.data.task import Batch, Task
 from snnlab.learners.base import Learner
+from snnlab.learners.presets import Preset
 from snnlab.neurons.glm import (
     GEMConfig,
     GEMWorkspace,
@@ -436,3 +437,36 @@ class GEM(Learner):
             "hidden_output": net.w_hid_out,
         }
         return {name: np.array(w, copy=True) for name, w in layers.items()}
+
+
+#: the GEM paper's input: 2x2 pooling, polarities merged, binary (289 inputs)
+POOLED_BINARY = {"pooling": 2, "polarity": "merge", "binary": True}
+
+# One example a step: GEM learns them one after the other whatever the batch size, and the lab
+# then shows every update.
+PRESETS = (
+    Preset(
+        name="one-pass",
+        learner="gem",
+        task="nmnist",
+        description="K = 5 compartments, one online pass, decaying rate, predictions from the "
+        "parameters averaged over the second half of the pass.",
+        chosen="on the validation fifth of the training split (`--option validation=true`).",
+        params={"batch_size": 1, "n_samples": 5},
+        task_options=POOLED_BINARY,
+        epochs=1,
+        default=True,
+        target=0.85,
+    ),
+    Preset(
+        name="sample-one-pass",
+        learner="gem",
+        task="digits-events",
+        description="The N-MNIST recipe on the bundled sample.",
+        chosen="the nmnist preset of the same name, unchanged.",
+        params={"batch_size": 1, "n_samples": 5},
+        task_options=POOLED_BINARY,
+        epochs=1,
+        default=True,
+    ),
+)

@@ -120,6 +120,32 @@ def _normalise(key: str, declared: param.Parameter, value):
     return value
 
 
+def read_option(key: str, default, raw):
+    """A task option from ``raw`` text, read by the type of its ``default`` (a task builder's
+    keyword default): booleans, whole numbers, numbers, text; an option whose default is
+    ``None`` takes ``none``, a whole number, whole numbers (``26,26``, ``[1, 7]``) or text.
+    Typed values (a preset, a record, a sweep spec) are returned as they are."""
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if isinstance(default, bool):
+        return _read_text(key, param.Boolean(), text)
+    if isinstance(default, int):
+        return _integer(key, text)
+    if isinstance(default, float):
+        return _number(key, text)
+    if default is None:
+        if text.lower() in ("none", "null", ""):
+            return None
+        if _INTEGER.fullmatch(text) and len(text) <= MAX_DIGITS:
+            return int(text)
+        inner = text[1:-1] if text[:1] + text[-1:] in ("[]", "()") else text
+        parts = [p.strip() for p in inner.split(",") if p.strip()]
+        if "," in text and parts and all(_INTEGER.fullmatch(p) for p in parts):
+            return [_integer(key, p) for p in parts]
+    return text
+
+
 def _integer(key: str, text: str) -> int:
     if not _INTEGER.fullmatch(text) or len(text) > MAX_DIGITS:
         raise ValueError(f"parameter {key!r} takes a whole number (like 40), "

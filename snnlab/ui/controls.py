@@ -95,6 +95,14 @@ class HyperparameterPanel(pn.viewable.Viewer):
         finally:
             self._reverting = False
 
+    def apply(self, values: dict) -> None:
+        """Set the fields to ``values`` (a preset's) as if typed: live ones apply at the next
+        step, rebuild ones wait for confirmation."""
+        changes = {k: v for k, v in values.items()
+                   if k in self.names and getattr(self.draft, k) != v}
+        if changes:
+            self.draft.param.update(**changes)
+
     def values(self) -> dict:
         """The values chosen, less rebuilds still waiting for confirmation (what URLs record)."""
         return {

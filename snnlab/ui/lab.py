@@ -31,11 +31,12 @@ from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.plain_text import PlainText, notice_pane
 from snnlab.ui.speed_readout import SpeedReadout
+from snnlab.learners.presets import choose_preset, preset_names
 from snnlab.ui.url_state import (
-    LAB_PARAMS,
-    TASK_PRESETS,
     lab_tasks,
     parse_query,
+    preset_values,
+    query_from_search,
     starting_task,
     to_query,
 )
@@ -49,6 +50,7 @@ from snnlab.ui.views import (
 )
 
 LIVE_EVAL_SAMPLES = 100
+NO_PRESET = "learner defaults"  # the preset selector's entry for no preset
 LIVE_EVAL_EVERY_SAMPLES = 2048
 
 
@@ -87,6 +89,8 @@ class Lab(pn.viewable.Viewer):
 
     learner = param.Selector(default="readout", objects=learner_names(), doc="Learning rule.")
     task = param.Selector(default="digits-events", objects=["digits-events"], doc="Task.")
+    preset = param.Selector(default=NO_PRESET, objects=[NO_PRESET],
+                            doc="Recipe for this learner and task (see `snnlab list presets`).")
     fps = param.Integer(default=20, bounds=(1, 30), doc="Frames drawn per second.")
     live = param.Boolean(default=True, doc="Redraw the views; off, the run goes on and the views "
                          "freeze (saves the browser's and the server's time).")
@@ -102,7 +106,8 @@ class Lab(pn.viewable.Viewer):
         **params,
     ):
         self._initial = {
-            k: params.pop(k) for k in ("learner", "task", "seed", "params") if k in params
+            k: params.pop(k) for k in ("learner", "task", "seed", "params", "preset")
+            if k in params
         }
         super().__init__(**params)
         self.data_root = data_root
@@ -127,6 +132,7 @@ class Lab(pn.viewable.Viewer):
             session = self._session_from_initial()
         self._use(session)
         self.param.watch(self._switch, ["learner", "task"])
+        self.param.watch(self._apply_preset, ["preset"])
         self.param.watch(self._set_period, ["fps"])
 
     # -- building ---------------------------------------------------------------------------
@@ -139,31 +145,38 @@ class Lab(pn.viewable.Viewer):
         task = self._initial.get("task", "digits-events")
         seed = self._initial.get("seed", 0)
         params = dict(self._initial.get("params", {}))
+        preset = self._initial.get("preset")
         if self.sync_url and pn.state.location is not None:
             state = parse_query(
-                dict(pn.state.location.query_params),
+                query_from_search(pn.state.location.search or ""),
                 learner,
                 task,
                 available_tasks=None if self.data_root else _without_nmnist(),
             )
-            learner, task, seed = state.learner, state.task, state.seed
+            learner, task, seed, preset = state.learner, state.task, state.seed, state.preset
             params.update(state.params)
             if state.problems:
                 self.show_notice("Some link settings were refused: " + "; ".join(state.problems))
         if task not in lab_tasks(learner):
             task = starting_task(learner)
-        return self.make_session(learner, task, seed, params)
+        if preset is not None and preset not in preset_names(learner, task):
+            preset = None
+        return self.make_session(learner, task, seed, params, preset)
 
-    def make_session(self, learner: str, task: str, seed: int = 0, params: dict | None = None):
-        """A new paused session of ``learner`` on ``task``."""
-        options = dict(TASK_PRESETS.get((learner, task), {}))
+    def make_session(self, learner: str, task: str, seed: int = 0, params: dict | None = None,
+                     preset: str | None = None):
+        """A new paused session of ``learner`` on ``task`` from ``preset`` (``None``: the
+        task's default preset) with ``params`` on top."""
+        chosen = choose_preset(learner, task, preset)
+        options = dict(chosen.task_options) if chosen else {}
         if task == "nmnist":
             options["root"] = self.data_root
-        built = learners.make(learner, seed=seed, **{**LAB_PARAMS.get(learner, {}),
-                                                     **(params or {})})
+        values = chosen.resolved_params(params) if chosen else dict(params or {})
+        built = learners.make(learner, seed=seed, **values)
         eval_every = self.eval_every or live_eval_every(built.batch_size)
         return Session(built, load_task(task, **options), eval_every=eval_every,
-                       eval_samples=LIVE_EVAL_SAMPLES, train_eval_samples=LIVE_EVAL_SAMPLES)
+                       eval_samples=LIVE_EVAL_SAMPLES, train_eval_samples=LIVE_EVAL_SAMPLES,
+                       preset=chosen.name if chosen else None)
 
     def _use(self, session: Session) -> None:
         self.session = session
@@ -172,12 +185,17 @@ class Lab(pn.viewable.Viewer):
             self.learner = session.learner.key
             self.param.task.objects = sorted(set(self._available_tasks()) | {session.task.name})
             self.task = session.task.name
+            names = preset_names(session.learner.key, session.task.name)
+            self.param.preset.objects = names + [NO_PRESET]
+            self.preset = session.preset or NO_PRESET
         finally:
             self._switching = False
         self.hyperparameters = HyperparameterPanel(session)
         self.hyperparameters.draft.param.watch(
             lambda *_: self._update_url(), self.hyperparameters.names
         )
+        # a confirmed rebuild changes the values a link carries
+        self.hyperparameters.param.watch(lambda *_: self._update_url(), ["pending"])
         self.views = build_views(session)
         warmup.warm_up_in_background(session.learner, session.task)
         self._last_snapshot = None
@@ -198,6 +216,29 @@ class Lab(pn.viewable.Viewer):
             self._use(self.make_session(self.learner, task, old.learner.seed))
         except (ValueError, FileNotFoundError) as err:
             self.show_notice(f"Could not switch: {err}")
+
+    def _apply_preset(self, *_):
+        """Set every hyperparameter as the chosen preset does: live ones apply at the next step,
+        rebuild ones wait for the Rebuild button; a preset with other task options (or any
+        preset while the learner is on no preset's task) starts a new session."""
+        if self._switching:
+            return
+        name = None if self.preset == NO_PRESET else self.preset
+        session = self.session
+        chosen = choose_preset(session.learner.key, session.task.name, name) if name else None
+        current = choose_preset(session.learner.key, session.task.name, session.preset) \
+            if session.preset else None
+        if (dict(chosen.task_options) if chosen else {}) != \
+                (dict(current.task_options) if current else {}):
+            session.stop()
+            self._use(self.make_session(session.learner.key, session.task.name,
+                                        session.learner.seed, preset=name))
+            return
+        session.preset = name
+        values = preset_values(session.learner.key, name)
+        values.pop("seed", None)
+        self.hyperparameters.apply(values)
+        self._update_url()
 
     def _controls(self) -> list:
         buttons = {}
@@ -236,6 +277,7 @@ class Lab(pn.viewable.Viewer):
         return [
             pn.widgets.Select.from_param(self.param.learner, name="Learner"),
             pn.widgets.Select.from_param(self.param.task, name="Task"),
+            pn.widgets.Select.from_param(self.param.preset, name="Preset"),
             pn.Row(*[buttons[k] for k in ("Play", "Pause", "Step", "Reset")]),
             pn.Row(buttons["New seed"], self.seed_readout),
             self.speed.pane(),
@@ -367,14 +409,14 @@ class Lab(pn.viewable.Viewer):
     def _update_url(self) -> None:
         if not (self.sync_url and self._loaded) or pn.state.location is None or self._switching:
             return
-        learner = self.session.learner
-        defaults = {k: p.default for k, p in type(learner).param.objects().items()}
+        learner, preset = self.session.learner, self.session.preset
         query = to_query(
             learner.key,
             self.session.task.name,
             learner.seed,
             self.hyperparameters.values(),
-            defaults,
+            preset_values(learner.key, preset),
+            preset=preset,
         )
         pn.state.location.search = "?" + urlencode(query)
 

@@ -1,6 +1,7 @@
-"""The lab's state in the URL query: learner, task, seed and hyperparameters.
+"""The lab's state in the URL query: learner, task, preset, seed and hyperparameters.
 
-A shared link reproduces a run. Anything in a query can be crafted, so every value is checked
+A shared link reproduces a run: ``preset=`` names the recipe (the task's default preset when
+absent) and every hyperparameter that differs from it follows, rebuild parameters included. Anything in a query can be crafted, so every value is checked
 against the same bounds as the API; a bad value is dropped with a notice that says what was wrong
 and what is allowed, and the default stands. Nothing here raises.
 """
@@ -12,18 +13,12 @@ from dataclasses import dataclass, field
 from snnlab.data import tasks_of_kind
 from snnlab.learners import learner_class, learner_names
 from snnlab.learners.base import parse_hyperparameters
+from snnlab.learners.presets import default_preset, find_preset, preset_names
 
-RESERVED = ("learner", "task", "seed")
+RESERVED = ("learner", "task", "seed", "preset")
+NO_PRESET = "none"  # ``preset=none``: the learner's own defaults
 #: where a learner starts when no task is asked for (else the first task it can learn)
 STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
-#: hyperparameters the lab starts a learner with: GEM learns online, one example a step (its
-#: paper's setting), so the lab shows every update rather than one every 32 examples
-LAB_PARAMS = {"gem": {"batch_size": 1}}
-#: task options the lab uses for a learner (what its experiment uses), so a step stays quick
-TASK_PRESETS = {
-    ("gem", "digits-events"): {"pooling": 2, "polarity": "merge", "binary": True},
-    ("gem", "nmnist"): {"pooling": 2, "polarity": "merge", "binary": True},
-}
 
 
 @dataclass
@@ -33,6 +28,7 @@ class LabState:
     learner: str
     task: str
     seed: int
+    preset: str | None = None
     params: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -48,6 +44,17 @@ def starting_task(learner: str, available: list[str] | None = None) -> str:
     tasks = lab_tasks(learner, available)
     preferred = STARTING_TASKS.get(learner)
     return preferred if preferred in tasks else tasks[0]
+
+
+def query_from_search(search: str) -> dict[str, str]:
+    """``{name: text}`` from a URL's search part (``?a=1&b=2``), first value of each name.
+
+    Read from the raw text: Panel's ``location.query_params`` decodes values as JSON, which
+    turns ``hidden=[32,32]`` into a list that a query reader cannot tell from repeated names.
+    """
+    from urllib.parse import parse_qs
+
+    return {k: v[0] for k, v in parse_qs(search.lstrip("?"), keep_blank_values=True).items()}
 
 
 def parse_query(
@@ -76,6 +83,19 @@ def parse_query(
             seed = parse_hyperparameters(learner_class(learner), {"seed": query["seed"]})["seed"]
         except ValueError as err:
             problems.append(f"{err}; using seed 0")
+    preset = default_preset(learner, task)
+    if query.get("preset") == NO_PRESET:
+        preset = None
+    elif "preset" in query:
+        names = preset_names(learner, task)
+        if query["preset"] in names:
+            preset = find_preset(learner, query["preset"])
+        else:
+            problems.append(
+                f"preset {query['preset'][:40]!r} is not one of {learner}'s presets for {task} "
+                f"({', '.join(names) or 'it has none'}); using "
+                f"{preset.name if preset else 'the learner defaults'}"
+            )
     params = {}
     for key, text in query.items():
         if key in RESERVED:
@@ -84,12 +104,24 @@ def parse_query(
             params.update(parse_hyperparameters(learner_class(learner), {key: text}))
         except ValueError as err:
             problems.append(f"{err}; using the default")
-    return LabState(learner=learner, task=task, seed=seed, params=params, problems=problems)
+    return LabState(learner=learner, task=task, seed=seed,
+                    preset=preset.name if preset else None, params=params, problems=problems)
 
 
-def to_query(learner: str, task: str, seed: int, params: dict, defaults: dict) -> dict:
-    """The query that reproduces this state (hyperparameters only where not default)."""
-    query = {"learner": learner, "task": task, "seed": str(seed)}
+def preset_values(learner: str, preset: str | None) -> dict:
+    """Every hyperparameter of ``learner`` as ``preset`` sets it (the class defaults under it)."""
+    cls = learner_class(learner)
+    values = {k: p.default for k, p in cls.param.objects().items() if k != "name"}
+    if preset is not None:
+        values.update(find_preset(learner, preset).resolved_params())
+    return values
+
+
+def to_query(learner: str, task: str, seed: int, params: dict, defaults: dict,
+             preset: str | None = None) -> dict:
+    """The query that reproduces this state: hyperparameters only where they differ from
+    ``defaults`` (the preset's values, see :func:`preset_values`)."""
+    query = {"learner": learner, "task": task, "preset": preset or NO_PRESET, "seed": str(seed)}
     for key, value in params.items():
         if key != "seed" and value != defaults.get(key):
             query[key] = _text(value)

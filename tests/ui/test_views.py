@@ -169,9 +169,12 @@ def test_query_round_trip_and_bad_values_fall_back_with_a_notice():
                          "lr": "0.2"}, "readout", "digits-events")
     assert (state.learner, state.seed, state.params, state.problems) == ("readout", 3,
                                                                         {"lr": 0.2}, [])
+    assert state.preset == "twenty-passes"  # the task's default preset
     query = to_query("readout", "digits-events", 3, {"lr": 0.2, "l2": 1e-4},
-                     {"lr": 0.05, "l2": 1e-4})
-    assert query == {"learner": "readout", "task": "digits-events", "seed": "3", "lr": "0.2"}
+                     {"lr": 0.05, "l2": 1e-4}, preset="twenty-passes")
+    assert query == {"learner": "readout", "task": "digits-events", "preset": "twenty-passes",
+                     "seed": "3", "lr": "0.2"}
+    assert parse_query({**query, "preset": "none"}, "readout", "digits-events").preset is None
     bad = parse_query({"learner": "nope", "task": "nmnist-xyz", "seed": "-1", "lr": "nan",
                        "batch_size": "[1,2", "zzz": "1"}, "readout", "digits-events")
     assert bad.learner == "readout" and bad.task == "digits-events" and bad.seed == 0

@@ -1,0 +1,149 @@
+"""``snnlab experiment presets``: train every default preset as ``snnlab train`` does, write the
+table of results the README shows.
+
+Each default preset (see ``snnlab list presets``) runs from its declared hyperparameters, task
+options and budget -- exactly the run of ``snnlab train --learner L --task T [--data D]`` --
+for several seeds (``--seeds``; 10 for NormAD, whose result is a share of converging seeds),
+scored once at the end on the test split (``--validation``: on the held-out fifth of the
+training split instead, the split settings are chosen on). Writes ``results.md`` and
+``results.json`` under ``--out`` (default ``docs/results/presets``); ``snnlab list presets``
+reads the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from snnlab.data import task_options
+from snnlab.learners.presets import Preset, all_presets
+
+#: seeds per preset whose headline is a share of seeds (converged) rather than a score
+SHARE_SEEDS = 10
+
+
+def run_one(job: tuple) -> dict:
+    """Train one preset with one seed as ``snnlab train`` would; its final metrics."""
+    learner, task, seed, extra_options = job
+    from snnlab.training import config_from_preset, run
+
+    config = config_from_preset(learner, task, seed=seed, task_options=extra_options,
+                                eval_every=0)
+    start, cpu = time.perf_counter(), time.process_time()
+    final = run(config).final()
+    return {"learner": learner, "task": task, "preset": config.preset, "seed": seed, **final,
+            "wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
+
+
+def chosen_presets(learners: list[str] | None, data: str | None) -> tuple[list[Preset], list[str]]:
+    """Default presets to run, and a line for each one left out (no data folder for it)."""
+    chosen, skipped = [], []
+    for preset in all_presets():
+        if not preset.default or (learners and preset.learner not in learners):
+            continue
+        if "root" in task_options(preset.task) and data is None:
+            skipped.append(f"{preset.learner}/{preset.name}: task {preset.task} needs --data")
+            continue
+        chosen.append(preset)
+    return chosen, skipped
+
+
+def summarise(preset: Preset, rows: list[dict]) -> dict:
+    values = np.array([row[preset.headline] for row in rows], dtype=float)
+    entry = {
+        "learner": preset.learner, "task": preset.task, "preset": preset.name,
+        "headline": preset.headline, "target": preset.target, "budget": preset.budget,
+        "seeds": len(rows), "mean": float(values.mean()), "std": float(values.std()),
+        "values": [float(v) for v in values],
+        "cpu_s_max": float(max(row["cpu_s"] for row in rows)),
+    }
+    for extra in ("test_log_likelihood", "ece", "epochs_to_converge"):
+        if all(extra in row for row in rows):
+            entry[f"{extra}_mean"] = float(np.mean([row[extra] for row in rows]))
+    return entry
+
+
+def meets(entry: dict) -> str:
+    if entry["target"] is None:
+        return "—"
+    lower_is_better = entry["headline"] in ("rel_l2", "rmse", "van_rossum")
+    ok = entry["mean"] <= entry["target"] if lower_is_better else entry["mean"] >= entry["target"]
+    return ("≤ " if lower_is_better else "≥ ") + f"{entry['target']:g}: " + ("yes" if ok else "**no**")
+
+
+def write_results(out: Path, entries: list[dict], skipped: list[str], split: str,
+                  minutes: float) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"split": split, "minutes": round(minutes, 1),
+               "presets": {f"{e['learner']}/{e['preset']}": e for e in entries}}
+    (out / "results.json").write_text(json.dumps(payload, indent=1) + "\n")
+    lines = [
+        "# Default presets: what `snnlab train --learner L --task T` reaches",
+        "",
+        f"Scored on the {split} split once at the end of the preset's budget; mean ± std over "
+        f"seeds 0..n-1. CPU s: the slowest seed, one thread. Made by `snnlab experiment presets"
+        f"{' --validation' if split != 'test' else ''}` in {minutes:.1f} min.",
+        "",
+        "| learner | task | preset | budget | measure | result | seeds | target | CPU s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in entries:
+        measure = "converged seeds" if e["headline"] == "converged" else e["headline"]
+        result = (f"{round(e['mean'] * e['seeds'])}/{e['seeds']}" if e["headline"] == "converged"
+                  else f"{e['mean']:.3f} ± {e['std']:.3f}")
+        lines.append(f"| {e['learner']} | {e['task']} | {e['preset']} | {e['budget']} | "
+                     f"{measure} | {result} | {e['seeds']} | {meets(e)} | {e['cpu_s_max']:.0f} |")
+    if skipped:
+        lines += ["", "Not run: " + "; ".join(skipped) + "."]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="snnlab experiment presets", description=__doc__)
+    parser.add_argument("--data", help="N-MNIST folder (presets on nmnist are skipped without)")
+    parser.add_argument("--learner", action="append", help="only this learner (repeatable)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per preset (NormAD: 10)")
+    parser.add_argument("--validation", action="store_true",
+                        help="score on the held-out fifth of the training split, not on test")
+    parser.add_argument("--workers", type=int, default=2, help="processes")
+    parser.add_argument("--out", default="docs/results/presets")
+    args = parser.parse_args(argv)
+    if args.data is not None and not Path(args.data).is_dir():
+        raise ValueError(f"data folder {args.data} does not exist")
+
+    presets, skipped = chosen_presets(args.learner, args.data)
+    jobs = []
+    for preset in presets:
+        options = {}
+        if "root" in task_options(preset.task):
+            options["root"] = str(Path(args.data).resolve())
+        if args.validation:
+            if "validation" not in task_options(preset.task):
+                skipped.append(f"{preset.learner}/{preset.name}: {preset.task} has no "
+                               "validation split")
+                continue
+            options["validation"] = True
+        n_seeds = SHARE_SEEDS if preset.headline == "converged" else args.seeds
+        jobs += [(preset.learner, preset.task, seed, options) for seed in range(n_seeds)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        rows = []
+        for row in pool.map(run_one, jobs):
+            rows.append(row)
+            print(f"{row['learner']}/{row['preset']} seed {row['seed']}: "
+                  f"{ {k: round(v, 4) for k, v in row.items() if isinstance(v, float)} }",
+                  flush=True)
+    ran = [p for p in presets if any(r["preset"] == p.name and r["learner"] == p.learner
+                                      for r in rows)]
+    entries = [summarise(p, [r for r in rows if r["preset"] == p.name
+                             and r["learner"] == p.learner]) for p in ran]
+    write_results(Path(args.out), entries, skipped, "validation" if args.validation else "test",
+                  (time.perf_counter() - start) / 60)
+    print((Path(args.out) / "results.md").read_text())
+    return 0
