@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -170,24 +171,37 @@ class SweepStatus:
 def parse_condition(text: str) -> tuple[str, object, object]:
     """``(name, low, high)`` from ``name=v``, ``name>=v``, ``name<=v`` or ``name=lo..hi``.
 
-    Bounds are inclusive; ``None`` leaves a side open. Values are read as YAML scalars, so
-    ``features=counts`` compares strings and ``lr>=0.1`` numbers.
+    Bounds are inclusive; ``None`` leaves a side open. Values written as numbers are numbers
+    (``lr>=0.1``, ``lr=1e-3``), anything else is text (``features=counts``); never YAML's
+    readings (``1:30`` is not 90).
     """
-    import yaml
-
     for op in (">=", "<="):
         if op in text:
             name, raw = text.split(op, 1)
-            value = yaml.safe_load(raw.strip())
+            value = _condition_value(raw)
             return (name.strip(), value, None) if op == ">=" else (name.strip(), None, value)
     if "=" not in text:
         raise ValueError(f"a filter is NAME=VALUE, NAME>=VALUE, NAME<=VALUE or NAME=LOW..HIGH, not {text!r}")
     name, raw = (s.strip() for s in text.split("=", 1))
     if ".." in raw:
-        low, high = (yaml.safe_load(s.strip()) if s.strip() else None for s in raw.split("..", 1))
+        low, high = (_condition_value(s) if s.strip() else None for s in raw.split("..", 1))
         return name, low, high
-    value = yaml.safe_load(raw)
+    value = _condition_value(raw)
     return name, value, value
+
+
+def _condition_value(raw: str):
+    """A filter's value: a number when it is written as one (``0.1``, ``1e-3``, ``-2``),
+    ``true``/``false`` as booleans, else the text itself (``log-counts``, ``[40, 40]``)."""
+    from snnlab.learners.values import read_number
+
+    text = raw.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    number = read_number(text)
+    if number is None:
+        return text
+    return int(number) if re.fullmatch(r"[+-]?\d+", text) else number
 
 
 def matches(entry: RunEntry, conditions: list[tuple[str, object, object]]) -> bool:
@@ -196,7 +210,11 @@ def matches(entry: RunEntry, conditions: list[tuple[str, object, object]]) -> bo
         value = entry.value(name)
         if value is None:
             return False
-        if isinstance(value, (list, tuple)) or isinstance(low, str) or isinstance(high, str):
+        if isinstance(value, (list, tuple)):  # layer widths: hidden=40,40 or hidden=[40, 40]
+            if low is not None and [int(v) for v in re.findall(r"\d+", str(low))] != list(value):
+                return False
+            continue
+        if isinstance(low, str) or isinstance(high, str):
             if low is not None and str(value) != str(low):
                 return False
             continue

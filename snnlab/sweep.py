@@ -5,7 +5,7 @@ A spec (see ``examples/sweep.yaml``)::
     learners: [readout, gem]        # names, or a mapping name -> {params, grid, random}
     tasks: [digits-events]          # names, or a mapping name -> task options
     seeds: [0, 1, 2]                # a list, or a count n meaning 0 .. n-1
-    epochs: 1                       # or steps: N (exactly one)
+    epochs: 1                       # or steps: N (at most one; none: each preset's budget)
     eval_every: 50                  # optional, as in `snnlab train`; also eval_samples
     params: {batch_size: 32}        # optional fixed hyperparameters
     grid:                           # optional: every combination of these values
@@ -20,7 +20,15 @@ A spec (see ``examples/sweep.yaml``)::
     metric: test_accuracy           # ranks trials ("best so far"); default by task kind
 
 Trials are every learner x task x grid point x random draw x seed; a learner's own ``params``,
-``grid`` and ``random`` add to (and override) the top-level ones. Every value is checked against
+``grid`` and ``random`` add to (and override) the top-level ones. Like ``snnlab train``, every
+trial starts from the task's default preset of its learner (``snnlab list presets``), or from
+the preset a learner section names (``learners: {ep: {preset: hidden-binary}}``; ``preset:
+none`` for the learner's own defaults); the spec's values go on top, and without ``steps`` or
+``epochs`` each trial takes its preset's budget.
+
+Values are read by each hyperparameter's type (as ``--param`` reads them): the spec's YAML
+is read without YAML 1.1's sexagesimal numbers and dates (``1:30`` stays text, never 90), and
+``1e-3`` is a number. Every value is checked against
 each learner's hyperparameters before anything runs: a parameter a learner does not have is an
 error. Learners with an ``n_threads`` hyperparameter get ``n_threads=1`` unless the spec sets
 it, so N workers use N cores.
@@ -60,7 +68,8 @@ SPEC_KEYS = (
     "learners", "tasks", "seeds", "steps", "epochs", "eval_every", "eval_samples", "params",
     "grid", "random", "samples", "sample_seed", "retries", "metric", "name",
 )
-LEARNER_KEYS = ("params", "grid", "random")
+LEARNER_KEYS = ("params", "grid", "random", "preset")
+NO_PRESET = "none"
 RECORD_FILES = ("config.json", "metrics.csv", "state.npz", "done")
 #: A local scheduler hands a dead worker's trials straight back as failures, so each is recorded
 #: and retried here (dask's own default reschedules them silently up to three times).
@@ -129,7 +138,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     if not path.is_file():
         raise FileNotFoundError(f"sweep spec {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=spec_loader())
     except yaml.YAMLError as err:
         raise ValueError(f"{path} is not valid YAML: {err}") from None
     spec = parse_spec(data)
@@ -150,8 +159,8 @@ def parse_spec(data: dict) -> SweepSpec:
     for key in ("learners", "tasks"):
         if not data.get(key):
             raise ValueError(f"a sweep spec needs {key!r} (a list of names)")
-    if ("steps" in data) == ("epochs" in data):
-        raise ValueError("a sweep spec gives exactly one of 'steps' and 'epochs'")
+    if "steps" in data and "epochs" in data:
+        raise ValueError("a sweep spec gives at most one of 'steps' and 'epochs'")
     seeds = data.get("seeds", [0])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = list(range(seeds))
@@ -181,8 +190,11 @@ def parse_spec(data: dict) -> SweepSpec:
                 f"learner {name!r}: unknown key(s) {', '.join(sorted(unknown))}; "
                 f"allowed: {', '.join(LEARNER_KEYS)}"
             )
-        for key in LEARNER_KEYS:
+        for key in ("params", "grid", "random"):
             section[key] = _mapping(section, key, where=f"learner {name!r}: ")
+        preset = section.get("preset")
+        if preset is not None and not isinstance(preset, str):
+            raise ValueError(f"learner {name!r}: 'preset' is a preset name, not {preset!r}")
     for where, section in [("", spec.__dict__)] + [
         (f"learner {n!r}: ", s) for n, s in spec.learners.items()
     ]:
@@ -197,6 +209,32 @@ def parse_spec(data: dict) -> SweepSpec:
     if spec.samples and not has_random:
         raise ValueError("'samples' draws from 'random' ranges, but the spec has none")
     return spec
+
+
+def spec_loader():
+    """A YAML loader for specs: YAML's safe loader less its YAML 1.1 readings that surprise
+    (``1:30`` as 90, ``2024-01-01`` as a date, ``0x10``, ``1_000``); numbers are plain decimal
+    integers and decimals (``1e-3`` included), anything else stays text for the parameter's
+    own reader."""
+    import re
+
+    import yaml
+
+    int_tag, float_tag = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+    dropped = {int_tag, float_tag, "tag:yaml.org,2002:timestamp"}
+
+    class SpecLoader(yaml.SafeLoader):
+        pass
+
+    SpecLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in dropped]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    SpecLoader.add_implicit_resolver(int_tag, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+    SpecLoader.add_implicit_resolver(
+        float_tag, re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"),
+        list("-+0123456789."))
+    return SpecLoader
 
 
 def _is_int(value) -> bool:
@@ -259,6 +297,7 @@ def expand(spec: SweepSpec) -> list[Trial]:
     from snnlab.data.registry import TASK_KINDS
     from snnlab.learners import learner_class
     from snnlab.learners.base import check_hyperparameters, parse_hyperparameters
+    from snnlab.learners.presets import choose_preset
 
     for task, options in spec.tasks.items():
         allowed = task_options(task)
@@ -290,19 +329,31 @@ def expand(spec: SweepSpec) -> list[Trial]:
                     f"learner {learner!r} cannot learn task {task!r} ({kind}); "
                     f"it takes {', '.join(cls.task_kinds)} tasks"
                 )
+            named = section.get("preset")
+            preset = None if named == NO_PRESET else choose_preset(learner, task, named)
+            steps, epochs = spec.steps, spec.epochs
+            if steps is None and epochs is None:
+                if preset is None:
+                    raise ValueError(f"learner {learner!r} has no preset for task {task!r}; "
+                                     "give the spec 'steps' or 'epochs'")
+                steps, epochs = preset.steps, preset.epochs
             for point in itertools.product(*grid.values()):
                 for draw in draws:
                     values = {**fixed, **dict(zip(grid, point)), **draw}
                     params = parse_hyperparameters(cls, values)
                     try:
+                        if preset is not None:
+                            params = preset.resolved_params(params)
                         check_hyperparameters(cls, params)
                     except ValueError as err:
                         raise ValueError(f"learner {learner!r}: {err}") from None
                     for seed in spec.seeds:
                         config = RunConfig(
                             learner=learner, task=task, seed=seed, params=params,
-                            task_options=dict(options), steps=spec.steps, epochs=spec.epochs,
-                            eval_every=spec.eval_every, eval_samples=spec.eval_samples,
+                            task_options={**(preset.task_options if preset else {}), **options},
+                            steps=steps, epochs=epochs, eval_every=spec.eval_every,
+                            eval_samples=spec.eval_samples,
+                            preset=preset.name if preset else None,
                         )
                         trials.append(Trial(trial_id(config), config))
     return list({t.id: t for t in trials}.values())

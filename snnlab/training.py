@@ -122,6 +122,7 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
     learner = learners.make(config.learner, seed=config.seed, **config.params)
     task = load_task(config.task, **config.task_options)
     runner = Runner(learner, task, eval_every=config.eval_every, eval_samples=config.eval_samples)
+    learner.with_arrays = False  # nobody draws a headless run's snapshots: scalars only
     total = config.steps if config.steps is not None else config.epochs * runner.steps_per_epoch
     bar = _progress_bar(total, f"{config.learner} on {config.task}", progress)
     changes = {int(c["step"]): c["params"] for c in config.schedule}

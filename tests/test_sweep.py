@@ -14,8 +14,9 @@ import pytest
 
 from snnlab import sweep
 from snnlab.cli import main
+from snnlab.learners.presets import find_preset
 from snnlab.runs import RunIndex
-from snnlab.sweep import expand, is_complete, parse_spec, run_sweep, trial_id
+from snnlab.sweep import expand, is_complete, load_spec, parse_spec, run_sweep, trial_id
 
 SMALL = {"digits-events": {"max_train": 100, "max_test": 50}}
 
@@ -32,6 +33,32 @@ def done_markers(out: Path) -> dict[str, str]:
 
 
 # -- the spec --------------------------------------------------------------------------------
+def test_trials_start_from_presets_with_the_spec_on_top(tmp_path):
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text("learners:\n  normad: {}\n  readout: {preset: none}\n"
+                         "tasks: [spike-xor, digits-events]\n"
+                         "grid: {}\nparams: {}\n")
+    with pytest.raises(ValueError, match="cannot learn task"):
+        expand(load_spec(spec_file))
+    spec_file.write_text("learners:\n  normad: {preset: xor-one-layer, params: {lr: 5e2}}\n"
+                         "tasks: [spike-xor]\nseeds: 2\n")
+    trials = expand(load_spec(spec_file))
+    preset = find_preset("normad", "xor-one-layer")
+    assert len(trials) == 2
+    config = trials[0].config
+    assert config.preset == "xor-one-layer" and config.epochs == preset.epochs
+    assert config.params["lr"] == 500.0  # 5e2 is a number, read by the parameter's type
+    spec_file.write_text("learners: [readout]\ntasks: [digits-events]\nsteps: 2\n"
+                         "params: {lr: 1:30}\n")
+    with pytest.raises(ValueError, match="parameter 'lr' takes a finite number"):
+        expand(load_spec(spec_file))  # never YAML's sexagesimal 90
+    spec_file.write_text("learners: [readout]\ntasks: [digits-events]\nsteps: 2\n")
+    (trial,) = expand(load_spec(spec_file))
+    assert trial.config.preset == "twenty-passes" and trial.config.steps == 2
+    assert trial.config.params["batch_size"] == 8  # the default preset's
+
+
+
 def test_issue_example_expands_to_one_trial_per_combination():
     trials = expand(small_spec(learners=["readout", "ep"], grid={"batch_size": [16, 32]}))
     assert len(trials) == 2 * 2 * 3
@@ -51,8 +78,11 @@ def test_a_parameter_a_learner_lacks_is_an_error_before_anything_runs():
         expand(small_spec(grid={"lr": [-1.0]}))  # out of bounds
     with pytest.raises(ValueError, match="unknown sweep spec key"):
         parse_spec({"learners": ["readout"], "tasks": ["digits-events"], "steps": 1, "gird": {}})
-    with pytest.raises(ValueError, match="exactly one of 'steps' and 'epochs'"):
-        parse_spec({"learners": ["readout"], "tasks": ["digits-events"]})
+    with pytest.raises(ValueError, match="at most one of 'steps' and 'epochs'"):
+        parse_spec({"learners": ["readout"], "tasks": ["digits-events"], "steps": 1,
+                    "epochs": 1})
+    with pytest.raises(ValueError, match="no preset for task 'regression-diabetes'; give"):
+        expand(parse_spec({"learners": ["wp"], "tasks": ["regression-diabetes"]}))
     with pytest.raises(ValueError, match="unknown learner"):
         expand(small_spec(learners=["nope"]))
     with pytest.raises(ValueError, match="has no option"):

@@ -1,7 +1,9 @@
 """Learners behind one protocol (:mod:`snnlab.learners.base`) and one registry."""
 
 from snnlab.learners.base import Learner, NotSetUp
+from snnlab.learners.presets import Preset, all_presets, default_preset, find_preset, presets_of
 from snnlab.learners.registry import learner_class, learner_names, make
 from snnlab.learners.snapshot import Snapshot
 
-__all__ = ["Learner", "NotSetUp", "Snapshot", "learner_class", "learner_names", "make"]
+__all__ = ["Learner", "NotSetUp", "Preset", "Snapshot", "all_presets", "default_preset",
+           "find_preset", "learner_class", "learner_names", "make", "presets_of"]

@@ -146,6 +146,14 @@ def read_option(key: str, default, raw):
     return text
 
 
+def read_number(text: str) -> float | None:
+    """``text`` as a finite number when it is written as one (ASCII decimal), else ``None``."""
+    if not _NUMBER.fullmatch(text) or len(text) > MAX_DIGITS:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
 def _integer(key: str, text: str) -> int:
     if not _INTEGER.fullmatch(text) or len(text) > MAX_DIGITS:
         raise ValueError(f"parameter {key!r} takes a whole number (like 40), "
