@@ -413,7 +413,8 @@ def warm_caches(name: str) -> None:
     """Compile the kernels the dashboard's learners use (Numba's in-process dispatchers)."""
     import snnlab
     from snnlab.data import load_task
-    from snnlab.ui.url_state import TASK_PRESETS, starting_task
+    from snnlab.learners.presets import default_preset
+    from snnlab.ui.url_state import starting_task
 
     if name == "neuron":
         from snnlab.demos.neuron import NeuronDemoModel
@@ -426,7 +427,9 @@ def warm_caches(name: str) -> None:
     else:
         learner = name.removeprefix("lab-")
         task = starting_task(learner)
-        runs = [(learner, task, TASK_PRESETS.get((learner, task), {}), {})]
+        preset = default_preset(learner, task)  # what the lab starts with
+        runs = [(learner, task, dict(preset.task_options) if preset else {},
+                 preset.resolved_params() if preset else {})]
     for learner, task, options, params in runs:
         session = snnlab.Session(snnlab.learners.make(learner, seed=0, **params),
                                  load_task(task, **options), eval_every=0)

@@ -43,8 +43,37 @@ def _task_options(name: str, text: dict[str, str], data: str | None) -> dict:
     return options
 
 
+def _out_folder(args) -> Path:
+    """Where a run record goes: ``--out``, or a new ``runs/<learner>-<task>-<time>`` folder.
+
+    A folder that already holds a record is refused unless ``--force`` (checked before any
+    training, so nothing is overwritten by accident and no run is wasted)."""
+    import time
+
+    from snnlab.record import RECORD_FILES
+
+    if args.out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{args.learner}-{args.task}-{stamp}"
+        suffix = 1
+        while out.exists():
+            suffix += 1
+            out = Path("runs") / f"{args.learner}-{args.task}-{stamp}-{suffix}"
+        return out
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    held = [name for name in RECORD_FILES if (out / name).exists()]
+    if held and not args.force:
+        raise ValueError(f"{out} already holds a run record ({', '.join(held)}); pass --force "
+                         "to overwrite it or choose another --out")
+    return out
+
+
 def cmd_train(args) -> int:
     from snnlab.training import config_from_preset, train
+
+    out = _out_folder(args)
 
     config = config_from_preset(
         args.learner,
@@ -58,8 +87,8 @@ def cmd_train(args) -> int:
         eval_every=args.eval_every,
         eval_samples=args.eval_samples,
     )
-    record = train(config, args.out, progress=not args.quiet)
-    print(json.dumps({"out": str(Path(args.out).resolve()), "preset": config.preset,
+    record = train(config, out, progress=not args.quiet)
+    print(json.dumps({"out": str(out.resolve()), "preset": config.preset,
                       **record.final()}))
     return 0
 
@@ -223,6 +252,8 @@ def cmd_runs(args) -> int:
         learner=args.learner, task=args.task, sweep=_sweep_id(args.sweep), status=args.status,
         conditions=conditions,
     )
+    for line in index.skipped:
+        print(f"snnlab runs: skipped {line}", file=sys.stderr)
     entries = entries[-args.limit:] if args.limit else entries
     if args.json:
         for entry in entries:
@@ -299,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--eval-every", type=int, default=50)
     train.add_argument("--eval-samples", type=int, default=None)
-    train.add_argument("--out", default="runs/latest")
+    train.add_argument("--out", help="record folder (default: a new runs/<learner>-<task>-<time>)")
+    train.add_argument("--force", action="store_true", help="overwrite a record already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from snnlab.record_schema import check_config
+
 METRIC_COLUMNS = (
     "step",
     "epoch",
@@ -68,6 +70,10 @@ def metric_columns(rows: list[dict]) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+#: the files of a record folder
+RECORD_FILES = ("config.json", "metrics.csv", "state.npz")
+
+
 def write_record(folder: str | Path, record: RunRecord) -> Path:
     """Write ``record`` into ``folder`` (created); returns the folder."""
     folder = Path(folder)
@@ -95,6 +101,7 @@ def read_record(folder: str | Path) -> RunRecord:
         config = json.loads((folder / "config.json").read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{folder / 'config.json'} is not valid JSON: {err}") from None
+    check_config(config, str(folder / "config.json"))
     with open(folder / "metrics.csv", newline="") as f:
         rows = [{k: _parse(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
     with np.load(folder / "state.npz", allow_pickle=False) as data:

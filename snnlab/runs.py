@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from snnlab.record import RunRecord, read_record
+from snnlab.record_schema import check_config, config_problem
 
 #: The metric that ranks runs of each task kind.
 HEADLINE = {
@@ -240,6 +241,8 @@ class RunIndex:
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else default_index_path()
+        #: what the last ``query`` left out: one line per unusable run, ``id: why``
+        self.skipped: list[str] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -262,7 +265,10 @@ class RunIndex:
         source: str = "train",
         sweep: str | None = None,
     ) -> str:
-        """Index ``record`` (kept in the folder ``path``, if any); returns the run id."""
+        """Index ``record`` (kept in the folder ``path``, if any); returns the run id.
+
+        A record whose config does not pass :mod:`snnlab.record_schema` raises ``ValueError``."""
+        check_config(record.config, str(path) if path is not None else "the record")
         folder = Path(path).resolve() if path is not None else None
         return self._put(
             _record_id(record, folder),
@@ -335,7 +341,11 @@ class RunIndex:
         if len(rows) > 1 and not any(r[0] == run_id for r in rows):
             ids = ", ".join(r[0] for r in rows[:5])
             raise ValueError(f"run id {run_id!r} is ambiguous: {ids}{'...' if len(rows) > 5 else ''}")
-        return _entry(next((r for r in rows if r[0] == run_id), rows[0]))
+        row = next((r for r in rows if r[0] == run_id), rows[0])
+        entry, problem = _checked_entry(row)
+        if problem is not None:
+            raise ValueError(f"run {row[0]} is not usable: {problem}")
+        return entry
 
     def query(
         self,
@@ -361,8 +371,15 @@ class RunIndex:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._connect() as db:
             rows = db.execute(f"SELECT * FROM runs{where} ORDER BY created, id", args).fetchall()
-        entries = [_entry(r) for r in rows]
-        return [e for e in entries if matches(e, list(conditions))]
+        entries = []
+        self.skipped = []
+        for row in rows:
+            entry, problem = _checked_entry(row)
+            if problem is not None:
+                self.skipped.append(f"{row[0]}: {problem}")
+            elif matches(entry, list(conditions)):
+                entries.append(entry)
+        return entries
 
     def version(self) -> tuple:
         """Changes whenever a run is added, replaced or removed (cheap: for polling readers)."""
@@ -385,6 +402,19 @@ class RunIndex:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM sweeps ORDER BY updated DESC").fetchall()
         return [SweepStatus(*row) for row in rows]
+
+
+def _checked_entry(row: tuple) -> tuple[RunEntry | None, str | None]:
+    """The entry of an index row, or ``None`` and what makes it unusable (an index written by
+    an older version, or edited by hand, may hold anything)."""
+    try:
+        entry = _entry(row)
+    except (ValueError, TypeError) as err:
+        return None, f"unreadable index row ({err})"
+    problem = config_problem(entry.config)
+    if problem is None and not (isinstance(entry.final, dict) and isinstance(entry.metrics, list)):
+        problem = "metrics are not a table"
+    return (None, problem) if problem else (entry, None)
 
 
 def _entry(row: tuple) -> RunEntry:

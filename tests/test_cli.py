@@ -97,3 +97,26 @@ def test_a_record_with_tuple_hyperparameters_replays(tmp_path, capsys):
     assert read_record(out).config["params"]["hidden"] == [8]  # JSON keeps it as a list
     assert main(["replay", str(out), "--quiet"]) == 0
     assert "reproduced" in capsys.readouterr().out
+
+
+def test_out_onto_an_existing_record_is_refused_without_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--learner", "readout", "--task", "digits-events", "--steps", "2",
+            "--eval-every", "0", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    before = (out / "config.json").read_text()
+    assert main([*argv[:5], "--steps", "3", *argv[7:]]) == 2
+    assert "already holds a run record" in capsys.readouterr().err
+    assert (out / "config.json").read_text() == before
+    assert main([*argv[:5], "--steps", "3", *argv[7:], "--force"]) == 0
+    assert read_record(out).config["steps"] == 3
+
+
+def test_without_out_each_run_gets_its_own_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--learner", "readout", "--task", "digits-events", "--steps", "1",
+            "--eval-every", "0", "--quiet"]
+    assert main(argv) == 0 and main(argv) == 0
+    outs = [json.loads(line)["out"] for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(set(outs)) == 2
+    assert all(Path(o).parent == tmp_path / "runs" for o in outs)

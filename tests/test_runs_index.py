@@ -148,3 +148,35 @@ def test_index_is_plain_sqlite(tmp_path):
     index.add(record(), path=tmp_path / "r")
     with sqlite3.connect(index.path) as db:
         assert db.execute("SELECT learner, seed FROM runs").fetchall() == [("readout", 0)]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"params": [1, 2]}, "params: [1, 2] is not of type 'object'"),
+    ({"learner": "<b>x</b>"}, "learner: "),
+    ({"learner": "nope"}, "'nope' is not a known learner"),
+    ({"seed": -1}, "seed: -1 is less than the minimum"),
+    ({"steps": 10**12}, "steps: "),
+    ({"schedule": [{"step": "a", "params": {}}]}, "schedule/0/step"),
+])
+def test_a_bad_record_is_refused_and_never_breaks_the_listing(tmp_path, change, message, capsys,
+                                                               monkeypatch):
+    monkeypatch.setenv("SNNLAB_HOME", str(tmp_path / "home"))
+    index = RunIndex()
+    good = index.add(record(accuracy=0.8), path=tmp_path / "good")
+    bad = record()
+    bad.config.update(change)
+    with pytest.raises(ValueError, match="is not a valid run record"):
+        index.add(bad, path=tmp_path / "bad")
+    # an index row written before records were checked (or edited by hand)
+    with sqlite3.connect(index.path) as db:
+        row = list(db.execute("SELECT * FROM runs WHERE id = ?", (good,)).fetchone())
+        row[0], row[1], row[6] = "badrow", str(tmp_path / "bad"), json.dumps(bad.config)
+        db.execute("INSERT INTO runs VALUES (" + ",".join("?" * len(row)) + ")", row)
+    assert [e.id for e in index.query()] == [good]
+    assert index.skipped and index.skipped[0].startswith("badrow: ") and message in index.skipped[0]
+    assert main(["runs", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [good]
+    assert "skipped badrow" in captured.err
+    with pytest.raises(ValueError, match="run badrow is not usable"):
+        index.get("badrow")

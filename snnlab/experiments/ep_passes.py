@@ -8,9 +8,8 @@ on ``regression-diabetes``: RMSE and predictive log-likelihood against ordinary 
 (Gaussian noise from the training residuals) and against ``wp`` when that learner is
 registered (WP learns regression and PDE tasks only, and gives no predictive distribution).
 
-EP settings were chosen on a held-out fifth of the N-MNIST training split (never the test
-split): per-(window, pixel) binary inputs over 3 windows (``input_encoding="windows"``),
-sequential ADF, prior variance 10 for Gaussian weights. Writes ``results.md``, ``results.csv``
+The EP settings are EP's presets (``snnlab list presets``), chosen on a held-out fifth of the
+N-MNIST training split (never the test split). Writes ``results.md``, ``results.csv``
 and ``ep_passes.png`` under ``--out``.
 """
 
@@ -27,25 +26,25 @@ from snnlab import learners
 from snnlab.data import load_task
 from snnlab.runner import Runner
 
-EP_COMMON = {"input_encoding": "windows", "batch_mode": "sequential"}
-PRIOR_VAR = {"gaussian": 10.0, "binary": 1.0}
+def classification_configs() -> list[tuple[str, str, dict]]:
+    """(label, learner name, hyperparameters) for the classification rows: EP's nmnist presets
+    (the default, hidden-gaussian, with both neuron kinds), their binary-weight twins, the
+    direct probit preset, and the readout's one-pass preset."""
+    from snnlab.learners.presets import find_preset
 
-
-def classification_configs(hidden: int) -> list[tuple[str, str, dict]]:
-    """(label, learner name, hyperparameters) for the classification rows."""
     configs = []
-    for kind in ("gaussian", "binary"):
-        base = {**EP_COMMON, "weight_kind": kind, "prior_var": PRIOR_VAR[kind]}
-        configs.append((f"EP {kind}, direct (neuron n/a)", "ep", {**base, "hidden": ()}))
+    direct = dict(find_preset("ep", "probit-direct").params)
+    for preset in ("hidden-gaussian", "hidden-binary"):
+        params = dict(find_preset("ep", preset).params)
+        kind = params.get("weight_kind", "gaussian")
+        weights = {"weight_kind": kind, "prior_var": params.get("prior_var", 1.0)}
+        configs.append((f"EP {kind}, direct (neuron n/a)", "ep",
+                        {**direct, **weights, "hidden": ()}))
         for neuron in ("heaviside", "bernoulli"):
-            configs.append(
-                (
-                    f"EP {kind}, {hidden} hidden {neuron}",
-                    "ep",
-                    {**base, "hidden": (hidden,), "neuron": neuron},
-                )
-            )
-    configs.append(("readout (logistic regression, log counts)", "readout", {}))
+            configs.append((f"EP {kind}, {params['hidden'][0]} hidden {neuron} ({preset})",
+                            "ep", {**params, "neuron": neuron}))
+    configs.append(("readout (one-pass preset)", "readout",
+                    dict(find_preset("readout", "one-pass").params)))
     return configs
 
 
@@ -187,29 +186,33 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--task", default="nmnist", help="classification task name")
     parser.add_argument("--data", default=None, help="root folder of the task's recordings")
-    parser.add_argument("--n-steps", type=int, default=3, help="time windows per recording")
+    parser.add_argument("--n-steps", type=int, default=None,
+                        help="time windows per recording (default: the EP preset's)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--passes", type=int, nargs="+", default=[1, 2, 5])
-    parser.add_argument("--hidden", type=int, default=30, help="width of the hidden layer")
     parser.add_argument("--out", default="docs/results/ep-passes")
     args = parser.parse_args(argv)
     passes = sorted(set(args.passes))
-    options = {"n_steps": args.n_steps}
+    from snnlab.learners.presets import find_preset
+
+    options = dict(find_preset("ep", "hidden-gaussian").task_options)
+    if args.n_steps is not None:
+        options["n_steps"] = args.n_steps
     if args.data is not None:
         options["root"] = args.data
     task = load_task(args.task, **options)
     seeds = list(range(args.seeds))
     notes = [
         (f"{len(task.train)} training / {len(task.test)} test samples, "
-         f"{args.n_steps} windows; mean ± std over seeds {seeds}."),
-        ("EP: input_encoding=windows, batch_mode=sequential, prior_var 10 (Gaussian) / "
-         "prior P(+1) 0.5 (binary), probit tau 1, probabilistic prediction."),
+         f"{options['n_steps']} windows; mean ± std over seeds {seeds}."),
+        ("EP: the presets named in each row (`snnlab list presets`), one with the other "
+         "neuron kind; direct rows are probit-direct with the row's weight kind."),
     ]
     has_wp = "wp" in learners.learner_names()
     notes.append("WP learns regression and PDE tasks only: it is compared on the diabetes "
                  "regression." if has_wp else "WP: not registered in this build, skipped.")
     cls_rows = []
-    for label, name, params in classification_configs(args.hidden):
+    for label, name, params in classification_configs():
         runs = [run_passes(name, params, task, seed, passes) for seed in seeds]
         cls_rows += summarise(label, runs, ["test_accuracy", "test_log_likelihood", "ece"])
         print(cls_rows[-1], flush=True)

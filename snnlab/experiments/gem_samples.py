@@ -11,11 +11,8 @@ bound that tightens with more compartments and the votes of more compartments ar
 second protocol adds the inference effect of K to the training effect. Accuracy is also taken
 at the stopping points in ``--stops`` (training examples seen) to show the shape of the pass.
 
-Defaults (chosen on the last 160 of the 800 N-MNIST training recordings, trained on the other
-640, never on the test split): 2x2 pooling to 17x17 = 289 inputs with polarities merged and
-binary, T = 30 bins of 10 ms, 16 hidden neurons, 8 raised-cosine bases over 30 steps,
-``lr = 0.01`` decayed as ``lr / (1 + 0.01 n)``, and predictions from the Polyak average of the
-parameters over the second half of the pass. Writes ``results.md``, ``results.csv`` and
+Defaults: GEM's nmnist preset (``snnlab list presets``; chosen on a held-out fifth of the
+training split, never on the test split). Writes ``results.md``, ``results.csv`` and
 ``gem_samples.png`` under ``--out``.
 """
 
@@ -36,9 +33,23 @@ METRICS = ("test_accuracy", "test_log_likelihood", "ece")
 SAME_K = "same_k_"  # prefix of the metrics with K compartments at inference
 
 
+def preset_defaults() -> tuple[dict, dict]:
+    """GEM's nmnist preset: its hyperparameters (class defaults under them) and task options,
+    the defaults of this experiment's options."""
+    from snnlab.learners import learner_class
+    from snnlab.learners.presets import find_preset
+
+    preset = find_preset("gem", "one-pass")
+    cls = learner_class("gem")
+    params = {k: preset.params.get(k, cls.param[k].default) for k in cls.param if k != "name"}
+    options = {"n_steps": 30, "pooling": 1, "polarity": "split", "binary": False,
+               **preset.task_options}
+    return params, options
+
+
 def load(args):
     options = {"n_steps": args.n_steps, "pooling": args.pooling, "polarity": args.polarity,
-               "binary": True}
+               "binary": args.binary}
     if args.task == "nmnist":
         options["root"] = args.data
     return load_task(args.task, **options)
@@ -52,7 +63,7 @@ def learner_params(args, n_samples: int, n_train: int) -> dict:
         "n_hidden": args.hidden,
         "lr": args.lr,
         "lr_decay": args.lr_decay,
-        "average_start": int(args.average_from * n_train) if args.average_from >= 0 else -1,
+        "average_start": args.average_start,
         "memory": args.memory,
         "n_basis": args.bases,
         "decision": args.decision,
@@ -107,10 +118,11 @@ def write_outputs(out: Path, rows: list[dict], args, task, stops: list[int]) -> 
         (
             f"{len(task.train)} training / {len(task.test)} test recordings, "
             f"{task.n_inputs} inputs "
-        f"({args.pooling}x{args.pooling} pooling, polarity {args.polarity}, binary), "
+        f"({args.pooling}x{args.pooling} pooling, polarity {args.polarity}"
+        f"{', binary' if args.binary else ''}), "
         f"T = {task.n_steps}, {args.hidden} hidden neurons, {task.n_outputs} outputs, rule "
         f"`{args.rule}`, lr {args.lr} / (1 + {args.lr_decay} n), Polyak average from "
-        f"{args.average_from:g} of the pass, {args.bases} bases over {args.memory} steps, "
+        f"training example {args.average_start}, {args.bases} bases over {args.memory} steps, "
         f"decision `{args.decision}`. Mean ± std over {args.seeds} seeds."
         ),
         "",
@@ -181,19 +193,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", default="../shared/data/nmnist", help="N-MNIST folder")
     parser.add_argument("--samples", default="1,2,5,10", help="K values, comma-separated")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--rule", default="gem", choices=["gem", "iw", "mb", "mb1"])
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--lr-decay", type=float, default=0.01)
-    parser.add_argument("--average-from", type=float, default=0.5,
-                        help="share of the pass after which parameters are averaged (-1: off)")
-    parser.add_argument("--memory", type=int, default=30)
-    parser.add_argument("--bases", type=int, default=8)
-    parser.add_argument("--test-samples", type=int, default=10)
-    parser.add_argument("--decision", default="sum", choices=["sum", "majority"])
-    parser.add_argument("--n-steps", type=int, default=30)
-    parser.add_argument("--pooling", type=int, default=2)
-    parser.add_argument("--polarity", default="merge", choices=["merge", "split"])
+    # every default is GEM's nmnist preset (`snnlab list presets`)
+    params, options = preset_defaults()
+    parser.add_argument("--rule", default=params["rule"], choices=["gem", "iw", "mb", "mb1"])
+    parser.add_argument("--hidden", type=int, default=params["n_hidden"])
+    parser.add_argument("--lr", type=float, default=params["lr"])
+    parser.add_argument("--lr-decay", type=float, default=params["lr_decay"])
+    parser.add_argument("--average-start", type=int, default=params["average_start"],
+                        help="training example from which parameters are averaged (-1: off)")
+    parser.add_argument("--memory", type=int, default=params["memory"])
+    parser.add_argument("--bases", type=int, default=params["n_basis"])
+    parser.add_argument("--test-samples", type=int, default=params["n_samples_test"])
+    parser.add_argument("--decision", default=params["decision"], choices=["sum", "majority"])
+    parser.add_argument("--n-steps", type=int, default=options["n_steps"])
+    parser.add_argument("--pooling", type=int, default=options["pooling"])
+    parser.add_argument("--polarity", default=options["polarity"], choices=["merge", "split"])
+    parser.add_argument("--binary", action=argparse.BooleanOptionalAction,
+                        default=options["binary"], help="clip counts to one event per bin")
     parser.add_argument("--stops", default="200,400,600", help="examples seen at which to score")
     parser.add_argument("--out", default="docs/results/gem-samples")
     args = parser.parse_args(argv)

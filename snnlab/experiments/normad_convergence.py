@@ -34,24 +34,24 @@ import numpy as np
 
 from snnlab import learners
 from snnlab.data import load_task
+from snnlab.learners.presets import find_preset
 from snnlab.runner import Runner
 
+def _preset(name: str) -> dict:
+    return dict(find_preset("normad", name).params)
+
+
+# (label, task name, random task?, learner parameters, epoch cap): the NormAD presets, and
+# ReSuMe on the single-layer one's task
 SETTINGS = [
-    # (label, task name, random task?, learner parameters, epoch cap)
-    ("spike-pattern 1 layer, NormAD", "spike-pattern", True, {"lr": 1000.0}, 500),
+    ("spike-pattern 1 layer, NormAD", "spike-pattern", True, _preset("pattern-one-layer"), 500),
     ("spike-pattern 1 layer, ReSuMe", "spike-pattern", True, {"rule": "resume"}, 500),
-    (
-        "spike-xor, 3 -> 40 -> 1, NormAD",
-        "spike-xor",
-        False,
-        {"hidden": (40,), "lr": 1000.0, "hidden_lr_scale": 0.3},
-        300,
-    ),
+    ("spike-xor, 3 -> 40 -> 1, NormAD", "spike-xor", False, _preset("xor-hidden"), 300),
     (
         "spike-pattern 3 layers, 100 -> 50 -> 1, NormAD",
         "spike-pattern",
         True,
-        {"hidden": (50,), "lr": 300.0, "hidden_lr_scale": 0.3, "hidden_init_std": 3.0},
+        _preset("pattern-hidden"),
         600,
     ),
 ]

@@ -30,6 +30,7 @@ import numpy as np
 
 from snnlab import learners
 from snnlab.data import load_task
+from snnlab.learners.presets import find_preset
 from snnlab.runner import Runner
 
 TASKS = {"regression-sine": {}, "pde-poisson1d": {"solution": "sin"}}
@@ -41,12 +42,16 @@ SCOPES = ("global", "layer")
 # residual was still falling, so its half-life was chosen among 10k, 30k and 100k steps by the
 # final training (residual) loss of 5-CPU-minute runs, never by the error against the exact
 # solution; Burgers (no target in the issue) likewise between 2000 and 30000.
-SETTLE = {"lr_half_life": 2000}
-LONG = {"lr_half_life": 30000}
+# The half-lives are the presets' (see snnlab.learners.perturbation.PRESETS).
+def _preset(name: str) -> dict:
+    return {"lr_half_life": find_preset("wp", name).params["lr_half_life"]}
+
+
+LONG = _preset("poisson")
 CRITERIA = (
-    ("sine regression", "regression-sine", {}, SETTLE, 0.05),
-    ("Poisson 1-D, sin(pi x)", "pde-poisson1d", {"solution": "sin"}, LONG, 0.05),
-    ("heat equation", "pde-heat1d", {}, SETTLE, 0.10),
+    ("sine regression", "regression-sine", {}, _preset("sine"), 0.05),
+    ("Poisson 1-D, sin(pi x)", "pde-poisson1d", {"solution": "sin"}, _preset("poisson"), 0.05),
+    ("heat equation", "pde-heat1d", {}, _preset("heat"), 0.10),
     ("viscous Burgers, nu 0.05", "pde-burgers1d", {"nu": 0.05}, LONG, None),
 )
 COMMON = {"n_threads": 1, "diagnostic_every": 0, "snapshot_every": 1000}

@@ -117,6 +117,10 @@ class RunBrowser(pn.viewable.Viewer):
         if force or version != self._version:
             self._version = version
             entries = self.index.query()
+            if self.index.skipped:  # one bad record is reported, never breaks the listing
+                self.notice.object = (f"{len(self.index.skipped)} run(s) skipped: "
+                                      + "; ".join(self.index.skipped[:5]))
+                self.notice.visible = True
             self.entries = {e.id: e for e in entries}
             self.frame = runs_frame(entries)
             with param.parameterized.discard_events(self):
