@@ -123,11 +123,12 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from snnlab.ui.apps import serve
+    from snnlab.ui.apps import check_port_free, serve
 
     if args.data is not None and not Path(args.data).is_dir():
         raise ValueError(f"data folder {args.data} does not exist")
     app = getattr(args, "app", None) or args.command
+    check_port_free(args.address, args.port)
     print(f"snnlab {app}: serving on http://{args.address}:{args.port}/ (Ctrl-C stops)")
     serve(app, port=args.port, address=args.address, show=not args.no_browser, data=args.data)
     return 0
@@ -212,13 +213,14 @@ def cmd_sweep(args) -> int:
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("sweeps") / spec.name
     if args.dry_run:
-        for trial in expand(spec):
+        for trial in expand(spec, args.max_trials):
             c = trial.config
             print(f"{trial.id}  {c.learner} on {c.task}  seed {c.seed}  {json.dumps(c.params, default=list)}")
         return 0
     try:
         result = run_sweep(
-            spec, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
+            spec, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+            max_trials=args.max_trials,
         )
     except KeyboardInterrupt:
         print(f"snnlab sweep: interrupted; finished trials are kept in {out.resolve()}, "
@@ -371,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="use a running dask scheduler")
     sweep.add_argument("--out", help="folder of the trial records (default sweeps/<spec name>)")
     sweep.add_argument("--dry-run", action="store_true", help="list the trials, run nothing")
+    sweep.add_argument("--max-trials", type=int, default=10_000,
+                       help="refuse a spec of more trials, before anything runs (default 10,000)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
 

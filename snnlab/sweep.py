@@ -291,8 +291,28 @@ def trial_id(config: RunConfig) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def expand(spec: SweepSpec) -> list[Trial]:
-    """Every trial of ``spec``, checked against each learner and task before anything runs."""
+MAX_TRIALS = 10_000
+
+
+def count_trials(spec: SweepSpec) -> int:
+    """How many trials ``spec`` expands to (at most; duplicates merge), without building them."""
+    total = 0
+    for section in spec.learners.values():
+        grid = {**spec.grid, **section["grid"]}
+        ranges = {**spec.random, **section["random"]}
+        points = math.prod(len(values) for values in grid.values())
+        total += points * (spec.samples if ranges else 1) * len(spec.tasks) * len(spec.seeds)
+    return total
+
+
+def expand(spec: SweepSpec, max_trials: int = MAX_TRIALS) -> list[Trial]:
+    """Every trial of ``spec``, checked against each learner and task before anything runs.
+
+    A spec of more than ``max_trials`` trials raises ``ValueError`` before any is built."""
+    count = count_trials(spec)
+    if count > max_trials:
+        raise ValueError(f"the spec makes {count:,} trials, more than the limit of "
+                         f"{max_trials:,}; shrink the grid or raise --max-trials")
     from snnlab.data import task_options
     from snnlab.data.registry import TASK_KINDS
     from snnlab.learners import learner_class
@@ -464,15 +484,17 @@ def run_sweep(
     scheduler: str | None = None,
     index: RunIndex | None = None,
     progress: bool = False,
+    max_trials: int = MAX_TRIALS,
 ) -> SweepResult:
     """Run every trial of ``spec`` whose record under ``out`` is not complete.
 
     ``workers``: local worker processes (default one per core); ``scheduler``: the address of
     a running dask scheduler to use instead. Finished trials are written and indexed as they
-    arrive; ``index`` defaults to the user's run index.
+    arrive; ``index`` defaults to the user's run index. More than ``max_trials`` trials are
+    refused before anything runs.
     """
     start = time.perf_counter()
-    trials = expand(spec)
+    trials = expand(spec, max_trials)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     index = index if index is not None else RunIndex()

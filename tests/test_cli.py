@@ -120,3 +120,18 @@ def test_without_out_each_run_gets_its_own_folder(tmp_path, monkeypatch, capsys)
     outs = [json.loads(line)["out"] for line in capsys.readouterr().out.strip().splitlines()]
     assert len(set(outs)) == 2
     assert all(Path(o).parent == tmp_path / "runs" for o in outs)
+
+
+def test_a_busy_port_says_which_and_how_to_choose_another():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "snnlab.cli", "lab", "--no-browser",
+                                 "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0]
+    assert "Traceback" not in result.stderr

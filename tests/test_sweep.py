@@ -243,3 +243,17 @@ def test_missing_data_is_found_before_submission(cluster, tmp_path):
         run_sweep(spec, tmp_path / "sweep", scheduler=cluster.scheduler_address,
                   index=RunIndex(tmp_path / "runs.sqlite"))
     assert not list((tmp_path / "sweep").glob("*/"))
+
+
+def test_a_huge_grid_is_refused_before_any_trial_is_built(tmp_path, capsys):
+    spec = small_spec(grid={"lr": [0.1 * i for i in range(1, 1001)],
+                            "l2": [1e-4 * i for i in range(1, 1001)]})
+    assert sweep.count_trials(spec) == 3_000_000
+    with pytest.raises(ValueError, match="3,000,000 trials, more than the limit of 10,000"):
+        expand(spec)
+    assert len(expand(small_spec(), max_trials=12)) == 12
+    spec_file = tmp_path / "big.yaml"
+    spec_file.write_text("learners: [readout]\ntasks: [digits-events]\nsteps: 1\nseeds: 3\n"
+                         "grid: {lr: [1, 2, 3, 4]}\n")
+    assert main(["sweep", str(spec_file), "--dry-run", "--max-trials", "5"]) == 2
+    assert "12 trials, more than the limit of 5" in capsys.readouterr().err

@@ -47,6 +47,21 @@ def runs_app():
 FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app, "runs": runs_app}
 
 
+def check_port_free(address: str, port: int) -> None:
+    """``ValueError`` saying which port is busy and how to pick another (instead of the
+    server's traceback when it cannot bind)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError as err:
+            raise ValueError(
+                f"cannot listen on {address}:{port} ({err.strerror or err}); another program "
+                f"may be using port {port}: choose another with --port, e.g. --port {port + 1}"
+            ) from None
+
+
 def serve(
     app: str,
     *,
@@ -61,6 +76,7 @@ def serve(
         raise ValueError(f"unknown app {app!r}; apps: {', '.join(APPS)}")
     if data is not None:
         os.environ["SNNLAB_NMNIST"] = str(data)
+    check_port_free(address, port)
     return pn.serve(
         FACTORIES[app],
         port=port,

@@ -12,6 +12,7 @@ from snnlab.data.events import (
     EventFileError,
     EventFolder,
     FrameSpec,
+    decode_events,
     encode_events,
     events_to_frames,
     make_events,
@@ -205,7 +206,10 @@ def test_folder_lists_recordings_and_picks_balanced_subsets(tmp_path):
     ("layout", "message"),
     [
         (["train/0/1.bin"], "has no test/ folder"),
-        (["train/zero/1.bin", "test/0/2.bin"], "label folders that are not integers .*zero"),
+        (["train/zero/1.bin", "test/0/2.bin"], "label folders that are not plain decimal .*zero"),
+        (["train/\u0663/1.bin", "test/0/2.bin"], "not plain decimal labels .*\u0663"),
+        (["train/007/1.bin", "test/0/2.bin"], "not plain decimal labels .*007"),
+        (["train/" + "9" * 20 + "/1.bin", "test/0/2.bin"], "not plain decimal labels"),
         (["train/0/1.txt", "test/0/2.bin"], "train holds no .bin recordings"),
     ],
 )
@@ -242,3 +246,35 @@ def test_real_nmnist_files_frame_every_event_within_the_recording():
         events = read_events(r.path)
         spec = FrameSpec(n_steps=40, duration_us=int(events["t"].max()) + 1)
         assert events_to_frames(events, spec).astype(int).sum() == len(events)
+
+
+def test_upper_case_extensions_are_read(tmp_path):
+    write_events(tmp_path / "train" / "3" / "1.BIN", random_events(5))
+    write_events(tmp_path / "test" / "3" / "2.bin", random_events(5))
+    folder = EventFolder(tmp_path)
+    assert [r.path.name for r in folder.select("train")] == ["1.BIN"]
+
+
+def test_decoding_is_linear_in_overflow_markers_and_matches_tonic(tmp_path):
+    import time
+
+    marker = bytes([0, 240, 0, 0, 0])
+    raw = marker * 200_000 + encode_events(random_events(3))
+    start = time.perf_counter()
+    events = decode_events(raw)
+    assert time.perf_counter() - start < 5.0  # tonic's loop over markers takes minutes here
+    assert len(events) == 3 and events["t"].min() >= 200_000 * 2**13
+    path = tmp_path / "crafted.bin"
+    small = marker * 3 + encode_events(random_events(7)) + marker + encode_events(random_events(2))
+    path.write_bytes(small)
+    assert np.array_equal(decode_events(small), tonic.io.read_mnist_file(str(path), EVENT_DTYPE))
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from snnlab.data import events
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(5 * 1000))
+    monkeypatch.setattr(events, "MAX_FILE_BYTES", 4000)
+    with pytest.raises(EventFileError, match="big.bin is 5,000 bytes, more than the 4,000"):
+        read_events(path)
