@@ -330,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--epochs", type=int,
                         help="passes over the training split (default: the preset's budget)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--eval-every", type=int, default=50)
+    train.add_argument("--eval-every", type=int, default=None,
+                       help="steps between evaluations (default: the preset's, else 50)")
     train.add_argument("--eval-samples", type=int, default=None)
     train.add_argument("--out", help="record folder (default: a new runs/<learner>-<task>-<time>)")
     train.add_argument("--force", action="store_true", help="overwrite a record already in --out")

@@ -12,6 +12,9 @@ from snnlab.runner import Runner
 from snnlab.runs import index_run
 
 
+DEFAULT_EVAL_EVERY = 50
+
+
 @dataclass
 class RunConfig:
     """Everything a run is a function of.
@@ -29,7 +32,7 @@ class RunConfig:
     task_options: dict = field(default_factory=dict)
     steps: int | None = None
     epochs: int | None = None
-    eval_every: int = 50
+    eval_every: int = DEFAULT_EVAL_EVERY
     eval_samples: int | None = None
     schedule: list = field(default_factory=list)
     #: the preset ``params``, ``task_options`` and the budget came from (``None``: none)
@@ -83,11 +86,13 @@ def config_from_preset(
     task_options: dict | None = None,
     steps: int | None = None,
     epochs: int | None = None,
+    eval_every: int | None = None,
     **settings,
 ) -> RunConfig:
     """The run of ``learner`` on ``task`` from ``preset`` (``None``: the task's default preset),
     with ``params`` (text or typed) and ``task_options`` on top and the preset's budget unless
-    ``steps`` or ``epochs`` is given. ``settings`` are the other :class:`RunConfig` fields."""
+    ``steps`` or ``epochs`` is given, and its evaluation interval unless ``eval_every`` is.
+    ``settings`` are the other :class:`RunConfig` fields."""
     from snnlab.learners import learner_class
     from snnlab.learners.base import parse_hyperparameters
     from snnlab.learners.presets import choose_preset
@@ -105,6 +110,8 @@ def config_from_preset(
         options = {**chosen.task_options, **(task_options or {})}
         if steps is None and epochs is None:
             steps, epochs = chosen.steps, chosen.epochs
+        if eval_every is None:
+            eval_every = chosen.eval_every
     return RunConfig(
         learner=learner,
         task=task,
@@ -113,6 +120,7 @@ def config_from_preset(
         steps=steps,
         epochs=epochs,
         preset=chosen.name if chosen else None,
+        eval_every=DEFAULT_EVAL_EVERY if eval_every is None else eval_every,
         **settings,
     )
 

@@ -23,7 +23,8 @@ def test_train_writes_a_record_that_replays(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["step"] == 30
     record = read_record(out)
-    assert record.config["seed"] == 3 and record.config["params"] == {"lr": 2.0}
+    assert record.config["seed"] == 3 and record.config["preset"] == "twenty-passes"
+    assert record.config["params"] == {"lr": 2.0, "batch_size": 8}  # --param over the preset
     assert [row["step"] for row in record.metrics] == [10, 20, 30]
     assert {"loss", "train_accuracy", "test_accuracy", "test_log_likelihood", "ece"} <= set(
         record.metrics[-1])

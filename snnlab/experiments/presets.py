@@ -1,10 +1,12 @@
 """``snnlab experiment presets``: train every default preset as ``snnlab train`` does, write the
 table of results the README shows.
 
-Each default preset (see ``snnlab list presets``) runs from its declared hyperparameters, task
+Each default preset, and each other preset with a target (see ``snnlab list presets``), runs
+from its declared hyperparameters, task
 options and budget -- exactly the run of ``snnlab train --learner L --task T [--data D]`` --
 for several seeds (``--seeds``; 10 for NormAD, whose result is a share of converging seeds),
-scored once at the end on the test split (``--validation``: on the held-out fifth of the
+scored at the end on the test split (evaluated as ``snnlab train`` does, every
+``eval_every`` steps of the preset, so a converging learner stops when it has converged) (``--validation``: on the held-out fifth of the
 training split instead, the split settings are chosen on). Writes ``results.md`` and
 ``results.json`` under ``--out`` (default ``docs/results/presets``); ``snnlab list presets``
 reads the JSON.
@@ -30,11 +32,11 @@ SHARE_SEEDS = 10
 
 def run_one(job: tuple) -> dict:
     """Train one preset with one seed as ``snnlab train`` would; its final metrics."""
-    learner, task, seed, extra_options = job
+    learner, task, preset, seed, extra_options = job
     from snnlab.training import config_from_preset, run
 
-    config = config_from_preset(learner, task, seed=seed, task_options=extra_options,
-                                eval_every=0)
+    config = config_from_preset(learner, task, preset=preset, seed=seed,
+                                task_options=extra_options)
     start, cpu = time.perf_counter(), time.process_time()
     final = run(config).final()
     return {"learner": learner, "task": task, "preset": config.preset, "seed": seed, **final,
@@ -42,10 +44,13 @@ def run_one(job: tuple) -> dict:
 
 
 def chosen_presets(learners: list[str] | None, data: str | None) -> tuple[list[Preset], list[str]]:
-    """Default presets to run, and a line for each one left out (no data folder for it)."""
+    """Default presets and presets with a target, and a line for each one left out (no data
+    folder for it)."""
     chosen, skipped = [], []
     for preset in all_presets():
-        if not preset.default or (learners and preset.learner not in learners):
+        if not (preset.default or preset.target is not None):
+            continue
+        if learners and preset.learner not in learners:
             continue
         if "root" in task_options(preset.task) and data is None:
             skipped.append(f"{preset.learner}/{preset.name}: task {preset.task} needs --data")
@@ -58,6 +63,7 @@ def summarise(preset: Preset, rows: list[dict]) -> dict:
     values = np.array([row[preset.headline] for row in rows], dtype=float)
     entry = {
         "learner": preset.learner, "task": preset.task, "preset": preset.name,
+        "default": preset.default,
         "headline": preset.headline, "target": preset.target, "budget": preset.budget,
         "seeds": len(rows), "mean": float(values.mean()), "std": float(values.std()),
         "values": [float(v) for v in values],
@@ -84,9 +90,9 @@ def write_results(out: Path, entries: list[dict], skipped: list[str], split: str
                "presets": {f"{e['learner']}/{e['preset']}": e for e in entries}}
     (out / "results.json").write_text(json.dumps(payload, indent=1) + "\n")
     lines = [
-        "# Default presets: what `snnlab train --learner L --task T` reaches",
+        "# Presets: what `snnlab train --learner L --task T [--preset P]` reaches",
         "",
-        f"Scored on the {split} split once at the end of the preset's budget; mean ± std over "
+        f"Scored on the {split} split at the end of the preset's budget (or when an evaluation finds the run converged, as `snnlab train` stops); mean ± std over "
         f"seeds 0..n-1. CPU s: the slowest seed, one thread. Made by `snnlab experiment presets"
         f"{' --validation' if split != 'test' else ''}` in {minutes:.1f} min.",
         "",
@@ -97,7 +103,8 @@ def write_results(out: Path, entries: list[dict], skipped: list[str], split: str
         measure = "converged seeds" if e["headline"] == "converged" else e["headline"]
         result = (f"{round(e['mean'] * e['seeds'])}/{e['seeds']}" if e["headline"] == "converged"
                   else f"{e['mean']:.3f} ± {e['std']:.3f}")
-        lines.append(f"| {e['learner']} | {e['task']} | {e['preset']} | {e['budget']} | "
+        name = f"{e['preset']}{' (default)' if e['default'] else ''}"
+        lines.append(f"| {e['learner']} | {e['task']} | {name} | {e['budget']} | "
                      f"{measure} | {result} | {e['seeds']} | {meets(e)} | {e['cpu_s_max']:.0f} |")
     if skipped:
         lines += ["", "Not run: " + "; ".join(skipped) + "."]
@@ -130,7 +137,8 @@ def main(argv: list[str]) -> int:
                 continue
             options["validation"] = True
         n_seeds = SHARE_SEEDS if preset.headline == "converged" else args.seeds
-        jobs += [(preset.learner, preset.task, seed, options) for seed in range(n_seeds)]
+        jobs += [(preset.learner, preset.task, preset.name, seed, options)
+                 for seed in range(n_seeds)]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
         rows = []

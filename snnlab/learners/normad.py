@@ -605,6 +605,7 @@ PRESETS = (
         "Seeds 0-19 of `snnlab experiment normad-convergence` checked it (20/20 converge).",
         params={"hidden": (40,), "lr": 1000.0, "hidden_lr_scale": 0.3},
         epochs=300,
+        eval_every=4,  # every epoch of the four patterns: the run stops once it has converged
         default=True,
         headline="converged",
         target=0.9,
@@ -617,6 +618,7 @@ PRESETS = (
         chosen="the learner's defaults at the rate r = 1000 of the single-layer validation.",
         params={"lr": 1000.0},
         epochs=300,
+        eval_every=4,
         headline="converged",
     ),
     Preset(
@@ -628,6 +630,7 @@ PRESETS = (
         "(docs/results/normad-convergence/validation.md).",
         params={"lr": 1000.0},
         epochs=500,
+        eval_every=1,  # one pattern: a step is an epoch
         default=True,
         headline="converged",
         target=0.9,
@@ -641,6 +644,7 @@ PRESETS = (
         "normad-convergence` (95% of seeds 0-19 converge within 600 epochs).",
         params={"hidden": (50,), "lr": 300.0, "hidden_lr_scale": 0.3, "hidden_init_std": 3.0},
         epochs=600,
+        eval_every=1,
         headline="converged",
     ),
 )

@@ -38,6 +38,9 @@ class Preset:
     task_options: dict = field(default_factory=dict)
     steps: int | None = None
     epochs: int | None = None
+    #: steps between evaluations (``None``: ``snnlab train``'s 50); a run stops at the first
+    #: evaluation that finds it converged, so learners that converge evaluate often
+    eval_every: int | None = None
     default: bool = False
     #: the measure the results table reports, and the target it should reach
     headline: str = "test_accuracy"
