@@ -70,6 +70,7 @@ def metric_columns(rows: list[dict]) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+MAX_STATE_BYTES = 2 * 2**30  # the largest state.npz expanded (EP's largest networks fit)
 #: the files of a record folder
 RECORD_FILES = ("config.json", "metrics.csv", "state.npz")
 
@@ -104,9 +105,26 @@ def read_record(folder: str | Path) -> RunRecord:
     check_config(config, str(folder / "config.json"))
     with open(folder / "metrics.csv", newline="") as f:
         rows = [{k: _parse(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    check_archive(folder / "state.npz")
     with np.load(folder / "state.npz", allow_pickle=False) as data:
         state = {k: data[k] for k in data.files}
     return RunRecord(config=config, metrics=rows, state=state)
+
+
+def check_archive(path: Path, limit: int = MAX_STATE_BYTES) -> None:
+    """``ValueError`` when the ``.npz`` at ``path`` is not a zip archive or would expand to
+    more than ``limit`` bytes (its members' sizes are read from the directory first)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"{path} is not a .npz archive: {err}") from None
+    expanded = sum(m.file_size for m in members)
+    if expanded > limit:
+        raise ValueError(f"{path} would expand to {expanded:,} bytes, more than the {limit:,} "
+                         "a run's state may take")
 
 
 def _format(value):
@@ -139,3 +157,20 @@ def metrics_match(a: list[dict], b: list[dict], rtol: float = 1e-9) -> tuple[boo
             if not same:
                 return False, f"row {i} (step {ra.get('step')}): {key} recorded {x}, reproduced {y}"
     return True, f"{len(a)} evaluations reproduced"
+
+
+def states_match(a: dict, b: dict, rtol: float = 1e-9) -> tuple[bool, str]:
+    """Whether two final states hold the same arrays (names, shapes, values within ``rtol``)."""
+    if set(a) != set(b):
+        return False, f"state arrays {sorted(a)} recorded, {sorted(b)} reproduced"
+    for name in sorted(a):
+        x, y = np.asarray(a[name]), np.asarray(b[name])
+        if x.shape != y.shape:
+            return False, f"state {name}: shape {x.shape} recorded, {y.shape} reproduced"
+        if np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number):
+            same = np.allclose(x, y, rtol=rtol, atol=1e-12, equal_nan=True)
+        else:
+            same = np.array_equal(x, y)
+        if not same:
+            return False, f"state {name}: the final values differ"
+    return True, f"{len(a)} state arrays reproduced"

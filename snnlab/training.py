@@ -7,7 +7,14 @@ from pathlib import Path
 
 from snnlab import learners
 from snnlab.data import load_task
-from snnlab.record import RunRecord, metrics_match, package_versions, read_record, write_record
+from snnlab.record import (
+    RunRecord,
+    metrics_match,
+    package_versions,
+    read_record,
+    states_match,
+    write_record,
+)
 from snnlab.runner import Runner
 from snnlab.runs import index_run
 
@@ -179,11 +186,16 @@ def train(config: RunConfig, out: str | Path, progress: bool = False) -> RunReco
 
 
 def replay(folder: str | Path, progress: bool = False) -> tuple[bool, str]:
-    """Re-run a record's config; whether the same metrics come out, and the first difference."""
+    """Re-run a record's config; whether the same metrics and the same final weights come
+    out, and the first difference."""
     recorded = read_record(folder)
     config = RunConfig.from_dict(recorded.config)
     reproduced = run(config, progress=progress)
-    return metrics_match(recorded.metrics, reproduced.metrics)
+    same, detail = metrics_match(recorded.metrics, reproduced.metrics)
+    if not same:
+        return same, detail
+    same_state, state_detail = states_match(recorded.state, reproduced.state)
+    return same_state, f"{detail}, {state_detail}" if same_state else state_detail
 
 
 def _progress_bar(total: int, description: str, enabled: bool):

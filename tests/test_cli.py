@@ -136,3 +136,33 @@ def test_a_busy_port_says_which_and_how_to_choose_another():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_replay_compares_the_final_weights_too(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--learner", "readout", "--task", "digits-events", "--steps", "4",
+                 "--eval-every", "2", "--out", str(out), "--quiet"]) == 0
+    with np.load(out / "state.npz") as data:
+        state = {k: data[k] for k in data.files}
+    state["W_"] = state["W_"] + 1e-3  # metrics untouched, weights not what the run reaches
+    np.savez(out / "state.npz", **state)
+    assert main(["replay", str(out), "--quiet"]) == 1
+    assert "NOT reproduced: state W_: the final values differ" in capsys.readouterr().out
+
+
+def test_a_compressed_bomb_state_is_refused_before_it_expands(tmp_path, capsys, monkeypatch):
+    import snnlab.record
+
+    out = tmp_path / "run"
+    assert main(["train", "--learner", "readout", "--task", "digits-events", "--steps", "2",
+                 "--eval-every", "0", "--out", str(out), "--quiet"]) == 0
+    np.savez_compressed(out / "state.npz", W_=np.zeros(20_000_000))  # 160 MB of zeros, ~150 kB
+    assert (out / "state.npz").stat().st_size < 1_000_000
+    # the default limit is 2 GiB; a smaller one keeps the test's files small
+    monkeypatch.setattr(snnlab.record.check_archive, "__defaults__", (100_000_000,))
+    assert main(["replay", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "would expand to 160,000,128 bytes, more than the 100,000,000" in err
+    (out / "state.npz").write_bytes(b"not a zip")
+    assert main(["replay", str(out), "--quiet"]) == 2
+    assert "is not a .npz archive" in capsys.readouterr().err
