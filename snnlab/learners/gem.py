@@ -456,6 +456,8 @@ PRESETS = (
         "seeds 0-2: lr 0.02 did best (0.860; 0.01: 0.847, 0.005: 0.845, 0.03: 0.839).",
         params=_ONE_PASS,
         epochs=1,
+        eval_every=400,  # an evaluation (100 test and 256 training samples, 10 compartments)
+        # costs about 1,000 training examples: twice a pass
         default=True,
         target=0.85,
     ),
@@ -469,6 +471,7 @@ PRESETS = (
         params={"batch_size": 1, "n_samples": 5},
         task_options={"pooling": 2, "polarity": "merge", "binary": True},
         epochs=1,
+        eval_every=400,
     ),
     Preset(
         name="sample-one-pass",
@@ -478,6 +481,8 @@ PRESETS = (
         chosen="the nmnist preset one-pass, unchanged.",
         params=_ONE_PASS,
         epochs=1,
+        eval_every=400,  # an evaluation (100 test and 256 training samples, 10 compartments)
+        # costs about 1,000 training examples: twice a pass
         default=True,
     ),
 )

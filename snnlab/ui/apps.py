@@ -47,6 +47,11 @@ def runs_app():
 FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app, "runs": runs_app}
 
 
+#: a closed tab's session (and its training thread) is discarded within about a second; Bokeh's
+#: defaults check every 17 s for sessions unused for 15 s, so a closed tab trained on for ~25 s
+SESSION_CLEANUP = {"check_unused_sessions": 250, "unused_session_lifetime": 500}
+
+
 def check_port_free(address: str, port: int) -> None:
     """``ValueError`` saying which port is busy and how to pick another (instead of the
     server's traceback when it cannot bind)."""
@@ -85,4 +90,5 @@ def serve(
         threaded=threaded,
         title=f"snnlab {app}",
         websocket_origin=[f"{address}:{port}", f"localhost:{port}"],
+        **SESSION_CLEANUP,
     )

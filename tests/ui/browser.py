@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import panel as pn
 
+from snnlab.ui.apps import SESSION_CLEANUP
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -35,9 +37,7 @@ def served(factory, *, timeout: float = 30.0):
 
     port = free_port()
     server = pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True,
-                      websocket_origin=[f"127.0.0.1:{port}"],
-                      # discard closed tabs within about a second (default: up to 17 s)
-                      check_unused_sessions=500, unused_session_lifetime=500)
+                      websocket_origin=[f"127.0.0.1:{port}"], **SESSION_CLEANUP)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:

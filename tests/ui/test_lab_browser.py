@@ -82,7 +82,7 @@ def test_closing_the_tab_stops_the_session_thread(chromium):
         lab = labs[0]
         assert wait_until(lambda: lab.session.learner.step_ > 0)
         page.close()
-        assert wait_until(lambda: lab.session.state == "stopped", timeout=60)
+        assert wait_until(lambda: lab.session.state == "stopped", timeout=5)
         assert wait_until(lambda: not lab.session.thread.is_alive())
 
 
