@@ -68,6 +68,29 @@ def test_digits_events_options_shape_the_inputs_and_reload_from_task_options():
     assert set(task.options) <= set(task_options("digits-events"))
 
 
+def test_validation_holds_out_a_fifth_of_training_and_never_reads_test(monkeypatch):
+    from snnlab.data.events import EventFolder
+
+    full = load_task("digits-events")
+    read = []
+    load = EventFolder.load
+
+    def spy(self, split, *args, **kwargs):
+        read.append(split)
+        return load(self, split, *args, **kwargs)
+
+    monkeypatch.setattr(EventFolder, "load", spy)
+    task = load_task("digits-events", validation=True)
+    assert read == ["train"]
+    assert len(task.train) == 320 and len(task.test) == 80
+    assert np.bincount(task.test.y).tolist() == [8] * 10  # every fifth of each class
+    train_rows = {row.tobytes() for row in full.train.x.reshape(len(full.train), -1)}
+    held = {row.tobytes() for row in task.test.x.reshape(len(task.test), -1)}
+    kept = {row.tobytes() for row in task.train.x.reshape(len(task.train), -1)}
+    assert held <= train_rows and not held & kept
+    assert task.options["validation"] is True
+
+
 def test_digits_events_refuses_classes_it_does_not_have():
     with pytest.raises(ValueError, match=r"classes \[3, 12\] are not all in"):
         load_task("digits-events", classes=(3, 12), max_train=2, max_test=2)
