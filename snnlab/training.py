@@ -140,7 +140,9 @@ def run(config: RunConfig, progress: bool = False) -> RunRecord:
     learner.with_arrays = False  # nobody draws a headless run's snapshots: scalars only
     total = config.steps if config.steps is not None else config.epochs * runner.steps_per_epoch
     bar = _progress_bar(total, f"{config.learner} on {config.task}", progress)
-    changes = {int(c["step"]): c["params"] for c in config.schedule}
+    changes: dict[int, dict] = {}
+    for change in config.schedule:  # several changes at one step apply in order, all of them
+        changes.setdefault(int(change["step"]), {}).update(change["params"])
     for params in changes.values():
         rebuilding = set(params) & set(learner.rebuild_params)
         if rebuilding:

@@ -166,3 +166,17 @@ def test_a_compressed_bomb_state_is_refused_before_it_expands(tmp_path, capsys, 
     (out / "state.npz").write_bytes(b"not a zip")
     assert main(["replay", str(out), "--quiet"]) == 2
     assert "is not a .npz archive" in capsys.readouterr().err
+
+
+def test_several_live_changes_at_one_step_all_apply_and_replay(tmp_path):
+    from snnlab.training import RunConfig, run
+
+    schedule = [{"step": 2, "params": {"lr": 0.5}}, {"step": 2, "params": {"l2": 0.01}},
+                {"step": 3, "params": {"lr": 0.25}}]
+    config = RunConfig(learner="readout", task="digits-events", steps=5, eval_every=0,
+                       schedule=schedule)
+    record = run(config)
+    assert record.config["hyperparameters"]["l2"] == 0.01  # not dropped by the later lr change
+    assert record.config["hyperparameters"]["lr"] == 0.25
+    again = run(RunConfig.from_dict(record.config))
+    assert all(np.array_equal(record.state[k], again.state[k]) for k in record.state)
