@@ -130,7 +130,8 @@ def cmd_serve(args) -> int:
     app = getattr(args, "app", None) or args.command
     check_port_free(args.address, args.port)
     print(f"snnlab {app}: serving on http://{args.address}:{args.port}/ (Ctrl-C stops)")
-    serve(app, port=args.port, address=args.address, show=not args.no_browser, data=args.data)
+    serve(app, port=args.port, address=args.address, show=not args.no_browser, data=args.data,
+          max_sessions=getattr(args, "max_sessions", 8))
     return 0
 
 
@@ -360,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--no-browser", action="store_true", help="do not open a browser")
         p.add_argument("--data", help="N-MNIST folder to offer as the nmnist task")
+        p.add_argument("--max-sessions", type=int, default=8,
+                       help="training tabs open at once; past it a tab is told the lab is full")
         p.set_defaults(func=cmd_serve)
 
     add_serve_options(sub.add_parser("lab", help="serve the lab (live dashboards)"))

@@ -8,6 +8,7 @@ on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import threading
 
 import panel as pn
 
@@ -19,17 +20,64 @@ def data_root() -> str | None:
     return os.environ.get("SNNLAB_NMNIST") or None
 
 
+class SessionLimit:
+    """How many training tabs (lab, compare) may be open at once; past it a tab gets a short
+    page saying the lab is full instead of a session (each holds a learner, its data and a
+    thread: tens of MB and a share of the CPU)."""
+
+    def __init__(self, limit: int = 8):
+        self.limit = limit
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.open = max(self.open - 1, 0)
+
+
+SESSIONS = SessionLimit()
+
+
+def full_page() -> pn.viewable.Viewable:
+    return pn.pane.Markdown(
+        f"## The lab is full\n\n{SESSIONS.limit} sessions are open, the most this server "
+        "takes (`--max-sessions`). Close a tab, or try again in a moment.")
+
+
+def _limited(build):
+    """``build()`` in a new slot of :data:`SESSIONS`, freed when the tab's session ends."""
+    if not SESSIONS.acquire():
+        return full_page()
+    try:
+        app = build()
+    except BaseException:
+        SESSIONS.release()
+        raise
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.on_session_destroyed(lambda _context: SESSIONS.release())
+    else:  # not served (a notebook): nothing will end the session, so hold no slot
+        SESSIONS.release()
+    return app
+
+
 def lab_app():
     from snnlab.ui.lab import Lab
 
-    lab = Lab(sync_url=True, data_root=data_root())
-    return pn.Column(lab, sizing_mode="stretch_width")
+    return _limited(lambda: pn.Column(Lab(sync_url=True, data_root=data_root()),
+                                      sizing_mode="stretch_width"))
 
 
 def compare_app():
     from snnlab.ui.compare import Compare
 
-    return Compare(sync_url=True, data_root=data_root())
+    return _limited(lambda: Compare(sync_url=True, data_root=data_root()))
 
 
 def neuron_app():
@@ -49,7 +97,8 @@ FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app, "runs
 
 #: a closed tab's session (and its training thread) is discarded within about a second; Bokeh's
 #: defaults check every 17 s for sessions unused for 15 s, so a closed tab trained on for ~25 s
-SESSION_CLEANUP = {"check_unused_sessions": 250, "unused_session_lifetime": 500}
+SESSION_CLEANUP = {"check_unused_sessions_milliseconds": 250,
+                   "unused_session_lifetime_milliseconds": 500}
 
 
 def check_port_free(address: str, port: int) -> None:
@@ -75,8 +124,13 @@ def serve(
     show: bool = True,
     data: str | None = None,
     threaded: bool = False,
+    max_sessions: int = 8,
 ):
-    """Serve ``app`` at http://ADDRESS:PORT/ (loopback unless asked otherwise)."""
+    """Serve ``app`` at http://ADDRESS:PORT/ (loopback unless asked otherwise), with at most
+    ``max_sessions`` training tabs open at once."""
+    if max_sessions < 1:
+        raise ValueError(f"--max-sessions must be at least 1, not {max_sessions}")
+    SESSIONS.limit = max_sessions
     if app not in FACTORIES:
         raise ValueError(f"unknown app {app!r}; apps: {', '.join(APPS)}")
     if data is not None:
