@@ -331,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--epochs", type=int,
                         help="passes over the training split (default: the preset's budget)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-memory", metavar="SIZE",
+                       help="most memory the learner may take, like 4G (default: a quarter of RAM)")
     train.add_argument("--eval-every", type=int, default=None,
                        help="steps between evaluations (default: the preset's, else 50)")
     train.add_argument("--eval-samples", type=int, default=None)
@@ -363,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", help="N-MNIST folder to offer as the nmnist task")
         p.add_argument("--max-sessions", type=int, default=8,
                        help="training tabs open at once; past it a tab is told the lab is full")
+        p.add_argument("--max-memory", metavar="SIZE",
+                       help="most memory one learner may take, like 4G (default: a quarter of RAM)")
         p.set_defaults(func=cmd_serve)
 
     add_serve_options(sub.add_parser("lab", help="serve the lab (live dashboards)"))
@@ -414,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "max_memory", None) is not None:
+            from snnlab.learners.memory import parse_size, set_budget
+
+            set_budget(parse_size(args.max_memory))
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:
         print(f"snnlab {args.command}: error: {err}", file=sys.stderr)

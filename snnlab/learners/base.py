@@ -26,6 +26,7 @@ import param
 
 from snnlab import metrics
 from snnlab.data.task import Batch, Task, make_batch
+from snnlab.learners.memory import check_build
 from snnlab.learners.snapshot import Snapshot
 from snnlab.learners.values import read_value
 
@@ -66,6 +67,7 @@ class Learner(param.Parameterized):
                 f"learner {self.key!r} cannot learn {task.kind} task {task.name!r}; "
                 f"it takes {', '.join(self.task_kinds)} tasks"
             )
+        check_build(self.key, self.estimated_bytes(task))
         self.task_ = task
         self.reset()
         return self
@@ -76,6 +78,11 @@ class Learner(param.Parameterized):
         self.step_ = 0
         self.n_seen_ = 0
         self._init_state(self.task_)
+
+    def estimated_bytes(self, task: Task) -> int:
+        """About how many bytes the network built for ``task`` holds (checked by ``setup``
+        against :func:`snnlab.learners.memory.budget` before anything is allocated)."""
+        return 0
 
     def _init_state(self, task: Task) -> None:
         raise NotImplementedError

@@ -309,6 +309,16 @@ class EP(Learner):
             return task.n_steps * task.n_inputs
         return task.n_inputs
 
+    def estimated_bytes(self, task: Task) -> int:
+        """Weights x (2 moments, or one log-probability per support value) x float64, twice
+        (the posterior and a working copy), plus one site per weight and training sample for
+        full EP."""
+        widths = [self._n_features(task), *self.hidden, task.n_outputs]
+        n_weights = sum((a + int(self.bias)) * b for a, b in zip(widths, widths[1:]))
+        values = {"gaussian": 2, "binary": 2, "ternary": 3}[self.weight_kind]
+        sites = len(task.train) if self.inference == "ep" else 0
+        return 8 * values * n_weights * (2 + sites)
+
     def _init_state(self, task: Task) -> None:
         self.likelihood_code_ = self._likelihood_code(task)
         classification = task.kind == "classification"

@@ -226,6 +226,13 @@ class GEM(Learner):
         self._workspace = None
         self._reliability = reliability_table(np.zeros((0, task.n_outputs)), np.zeros(0, int))
 
+    def estimated_bytes(self, task: Task) -> int:
+        """theta (float32) and its average (float64), plus per compartment a gradient and
+        eligibility traces of theta's size (float64)."""
+        n_pre, n_post = task.n_inputs + self.n_hidden, self.n_hidden + task.n_outputs
+        n_theta = (n_pre * self.n_basis + 2) * n_post
+        return n_theta * (4 + 8 + 2 * 8 * max(self.n_samples, self.n_samples_test))
+
     def _shape(self, task: Task) -> GLMNetworkShape:
         return GLMNetworkShape(
             task.n_inputs, self.n_hidden, task.n_outputs, self.n_basis, self.memory

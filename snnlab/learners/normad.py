@@ -411,6 +411,14 @@ class NormAD(Learner):
         except ValueError as error:
             raise ValueError(f"normad neuron parameters: {error}") from None
 
+    def estimated_bytes(self, task: Task) -> int:
+        """Weights (float32, with a float64 update) and, per time step, traces and potentials
+        of every neuron of a batch (float64)."""
+        sizes = self._sizes(task)
+        n_weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+        n_steps = task.train.x.shape[1] if task.train.x.ndim == 3 else 1
+        return 12 * n_weights + 4 * 8 * n_steps * sum(sizes) * max(self.batch_size, 1)
+
     def _sizes(self, task: Task) -> list[int]:
         return [task.n_inputs, *self.hidden, task.n_outputs]
 

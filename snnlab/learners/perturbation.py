@@ -317,6 +317,14 @@ class WP(Learner):
                               doc="Threads over the perturbed forward passes (directions).")
 
     # -- building ---------------------------------------------------------------------------
+    def estimated_bytes(self, task: Task) -> int:
+        """Parameters with Adam's two moments (float64) and one perturbed copy per direction
+        and sign (float32)."""
+        encoder = task.n_inputs * (2 if self.encoding == "spikes" else 1)
+        sizes = (encoder, *self.hidden, task.n_outputs)
+        n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+        return n_params * (3 * 8 + 4 * (2 * self.n_directions + 1))
+
     def _init_state(self, task: Task) -> None:
         x = task.train.x
         rng = np.random.default_rng(self.seed)

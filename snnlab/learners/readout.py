@@ -70,6 +70,10 @@ class Readout(Learner):
         self.W_average_, self.b_average_ = self.W_.copy(), self.b_.copy()
         self.n_averaged_ = np.array(0, dtype=np.int64)
 
+    def estimated_bytes(self, task: Task) -> int:
+        # W_, its average and one gradient, float64
+        return 3 * 8 * (task.n_outputs + 1) * task.n_inputs
+
     def _standardise(self, x: np.ndarray, time_axis: int) -> np.ndarray:
         return (spike_count_features(x, self.features, time_axis) - self.mean_) * self.scale_
 

@@ -161,7 +161,11 @@ class Lab(pn.viewable.Viewer):
             task = starting_task(learner)
         if preset is not None and preset not in preset_names(learner, task):
             preset = None
-        return self.make_session(learner, task, seed, params, preset)
+        try:
+            return self.make_session(learner, task, seed, params, preset)
+        except ValueError as err:  # in bounds one by one, too big together (memory budget)
+            self.show_notice(f"These settings were refused: {err}; using the preset's values")
+            return self.make_session(learner, task, seed, {}, preset)
 
     def make_session(self, learner: str, task: str, seed: int = 0, params: dict | None = None,
                      preset: str | None = None):

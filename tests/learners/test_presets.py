@@ -131,3 +131,56 @@ def test_wp_default_preset_loss_falls(task):
     learner = learners.make("wp", seed=0, **config.params)
     losses = _losses(learner, load_task(task, **config.task_options), 600)
     assert losses[-50:].mean() < 0.5 * losses[:50].mean()
+
+
+# -- memory budget ----------------------------------------------------------------------------
+@pytest.fixture
+def small_budget():
+    from snnlab.learners import memory
+
+    memory.set_budget(64 * 2**20)
+    yield memory
+    memory.set_budget(None)
+
+
+@pytest.mark.parametrize("learner, task, params", [
+    ("ep", "digits-events", {"hidden": (10000, 10000)}),
+    ("gem", "digits-events", {"n_hidden": 4096}),
+    ("wp", "regression-sine", {"hidden": (10000, 10000)}),
+    ("normad", "spike-xor", {"hidden": (10000, 10000)}),
+])
+def test_a_build_over_the_memory_budget_is_refused_before_allocating(small_budget, learner,
+                                                                     task, params):
+    from snnlab import learners
+
+    built = learners.make(learner, **params)
+    with pytest.raises(ValueError, match=r"needs about .* more than the 64.0 MB a learner may "
+                                         r"take \(--max-memory\)"):
+        built.setup(load_task(task))
+    assert built.task_ is None
+
+
+def test_a_link_too_big_for_the_budget_gets_a_notice_and_the_preset(small_budget):
+    from snnlab.ui.lab import Lab
+
+    lab = Lab(learner="ep", task="digits-events", params={"hidden": (10000, 10000)})
+    try:
+        assert "These settings were refused" in lab.notice.object
+        assert lab.session.learner.hidden == default_preset("ep", "digits-events").params["hidden"]
+    finally:
+        lab.close()
+
+
+def test_max_memory_is_read_with_units(capsys, tmp_path):
+    from snnlab.learners.memory import parse_size
+
+    assert parse_size("4G") == 4 * 2**30 and parse_size("512MiB") == 512 * 2**20
+    with pytest.raises(ValueError, match="like 4G"):
+        parse_size("lots")
+    code = main(["train", "--learner", "ep", "--task", "digits-events", "--steps", "1",
+                 "--param", "hidden=4000,4000", "--max-memory", "100M", "--out",
+                 str(tmp_path / "r"), "--quiet"])
+    assert code == 2 and "more than the 100.0 MB" in capsys.readouterr().err
+    from snnlab.learners import memory
+
+    memory.set_budget(None)
