@@ -83,6 +83,12 @@ def meets(entry: dict) -> str:
     return ("≤ " if lower_is_better else "≥ ") + f"{entry['target']:g}: " + ("yes" if ok else "**no**")
 
 
+def calibration(entry: dict) -> str:
+    """Mean test log-likelihood and ECE, where the task gives them."""
+    parts = [f"{entry[k]:.3f}" for k in ("test_log_likelihood_mean", "ece_mean") if k in entry]
+    return ", ".join(parts) or "—"
+
+
 def write_results(out: Path, entries: list[dict], skipped: list[str], split: str,
                   minutes: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -96,8 +102,9 @@ def write_results(out: Path, entries: list[dict], skipped: list[str], split: str
         f"seeds 0..n-1. CPU s: the slowest seed, one thread. Made by `snnlab experiment presets"
         f"{' --validation' if split != 'test' else ''}` in {minutes:.1f} min.",
         "",
-        "| learner | task | preset | budget | measure | result | seeds | target | CPU s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| learner | task | preset | budget | measure | result | seeds | target | "
+        "log-likelihood, ECE | CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         measure = "converged seeds" if e["headline"] == "converged" else e["headline"]
@@ -105,10 +112,25 @@ def write_results(out: Path, entries: list[dict], skipped: list[str], split: str
                   else f"{e['mean']:.3f} ± {e['std']:.3f}")
         name = f"{e['preset']}{' (default)' if e['default'] else ''}"
         lines.append(f"| {e['learner']} | {e['task']} | {name} | {e['budget']} | "
-                     f"{measure} | {result} | {e['seeds']} | {meets(e)} | {e['cpu_s_max']:.0f} |")
+                     f"{measure} | {result} | {e['seeds']} | {meets(e)} | {calibration(e)} | "
+                     f"{e['cpu_s_max']:.0f} |")
     if skipped:
         lines += ["", "Not run: " + "; ".join(skipped) + "."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def merged(path: Path, entries: list[dict], minutes: float) -> tuple[list[dict], float]:
+    """``entries`` with the earlier results of every other preset in ``path`` (same split),
+    in declaration order; the minutes add up."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return entries, minutes
+    by_key = {**earlier.get("presets", {}),
+              **{f"{e['learner']}/{e['preset']}": e for e in entries}}
+    order = [f"{p.learner}/{p.name}" for p in all_presets()]
+    kept = [by_key[k] for k in order if k in by_key]
+    return kept, minutes + float(earlier.get("minutes", 0.0))
 
 
 def main(argv: list[str]) -> int:
@@ -120,6 +142,8 @@ def main(argv: list[str]) -> int:
                         help="score on the held-out fifth of the training split, not on test")
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument("--out", default="docs/results/presets")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the results of presets not run now from the existing JSON")
     args = parser.parse_args(argv)
     if args.data is not None and not Path(args.data).is_dir():
         raise ValueError(f"data folder {args.data} does not exist")
@@ -151,7 +175,10 @@ def main(argv: list[str]) -> int:
                                       for r in rows)]
     entries = [summarise(p, [r for r in rows if r["preset"] == p.name
                              and r["learner"] == p.learner]) for p in ran]
+    minutes = (time.perf_counter() - start) / 60
+    if args.merge:
+        entries, minutes = merged(Path(args.out) / "results.json", entries, minutes)
     write_results(Path(args.out), entries, skipped, "validation" if args.validation else "test",
-                  (time.perf_counter() - start) / 60)
+                  minutes)
     print((Path(args.out) / "results.md").read_text())
     return 0

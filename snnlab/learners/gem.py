@@ -484,9 +484,13 @@ PRESETS = (
         name="sample-one-pass",
         learner="gem",
         task="digits-events",
-        description="The N-MNIST recipe on the bundled sample.",
-        chosen="the nmnist preset one-pass, unchanged.",
-        params=_ONE_PASS,
+        description="The paper's pooled, merged, binary 17x17 input on the bundled sample: "
+        "where the lab starts GEM, four times faster a step than 2x34x34.",
+        chosen="validation fifth of the digits-events training split, seeds 0-2: 0.858 "
+        "against 0.888 for the nmnist recipe; chosen for the lab's pace (35 against ~130 "
+        "steps/s watched), not for accuracy.",
+        params={"batch_size": 1, "n_samples": 5},
+        task_options={"pooling": 2, "polarity": "merge", "binary": True},
         epochs=1,
         eval_every=400,  # an evaluation (100 test and 256 training samples, 10 compartments)
         # costs about 1,000 training examples: twice a pass
