@@ -80,6 +80,7 @@ class Session:
         self.snapshots_dropped = 0
         self._with_arrays: Snapshot | None = None  # newest snapshot with arrays, not yet drained
         self.compiling = False
+        self._known_warm = False  # whether this learner's current settings have stepped once
         self._state = "paused"
         self._running = False  # what the worker obeys; _state is what callers see
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -242,6 +243,7 @@ class Session:
                 changes = self._commands.get_nowait()
             except queue.Empty:
                 break
+            self._known_warm = False  # other settings may compile other kernels
             if self.learner.set_hyperparameters(**changes):
                 rebuild = True
             else:
@@ -251,7 +253,8 @@ class Session:
             self._restart_loop()
 
     def _advance(self) -> Snapshot | None:
-        cold = not warmup.is_warm(self.learner.key)
+        # a warm-up key costs a sort of every hyperparameter: asked again only after changes
+        cold = not self._known_warm and not warmup.is_warm(self.learner)
         self.compiling = cold
         try:
             snapshot = self.runner.advance()
@@ -268,7 +271,8 @@ class Session:
         finally:
             self.compiling = False
         if cold:
-            warmup.mark_warm(self.learner.key)
+            warmup.mark_warm(self.learner)
+        self._known_warm = True
         self.steps_done += 1
         self._rate.tick()
         self.learner.with_arrays = False  # until the screen takes this snapshot

@@ -50,14 +50,25 @@ def compile_progress() -> tuple[int, str]:
     return _counter.finished, _counter.current
 
 
-def is_warm(key: str) -> bool:
-    """Whether learner ``key`` has stepped and evaluated once in this process."""
-    return key in _warm
+def warm_key(learner: Learner) -> str:
+    """What a warm-up covers: the learner and its hyperparameters (another network size or
+    rule compiles other kernels, so a warm ``ep`` without a hidden layer says nothing about
+    one with)."""
+    values = sorted((k, repr(v)) for k, v in learner.hyperparameters().items() if k != "seed")
+    return f"{learner.key}:{values}"
 
 
-def mark_warm(key: str) -> None:
+def is_warm(learner: Learner | str) -> bool:
+    """Whether this learner, with these hyperparameters, has stepped and evaluated once in
+    this process (a name: whether any configuration of that learner has)."""
+    if isinstance(learner, str):
+        return any(key.split(":", 1)[0] == learner for key in _warm)
+    return warm_key(learner) in _warm
+
+
+def mark_warm(learner: Learner) -> None:
     with _lock:
-        _warm.add(key)
+        _warm.add(warm_key(learner))
 
 
 def warm_up(learner: Learner, task: Task) -> None:
@@ -66,17 +77,18 @@ def warm_up(learner: Learner, task: Task) -> None:
     twin.setup(task)
     twin.step(next(task.batches("train", batch_size=min(learner.batch_size, 2), seed=0)))
     twin.evaluate("test", max_samples=2)
-    mark_warm(learner.key)
+    mark_warm(learner)
 
 
 def warm_up_in_background(learner: Learner, task: Task) -> threading.Thread | None:
     """Start :func:`warm_up` in a daemon thread (None when warm or already warming)."""
+    key = warm_key(learner)
     with _lock:
-        if learner.key in _warm or learner.key in _warming:
+        if key in _warm or key in _warming:
             return None
         thread = threading.Thread(target=_warm_quietly, args=(learner, task),
                                   name=f"snnlab-warmup-{learner.key}", daemon=True)
-        _warming[learner.key] = thread
+        _warming[key] = thread
     thread.start()
     return thread
 
@@ -88,4 +100,4 @@ def _warm_quietly(learner: Learner, task: Task) -> None:
         log.warning("warming up %s failed", learner.key, exc_info=True)
     finally:
         with _lock:
-            _warming.pop(learner.key, None)
+            _warming.pop(warm_key(learner), None)

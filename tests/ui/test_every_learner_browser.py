@@ -24,7 +24,7 @@ def test_every_plot_moves_after_play_and_stops_on_pause(chromium, learner):
         lab = labs[0]
         assert lab.session.learner.key == learner
         # the lab warms the learner's kernels as it opens (a cold cache compiles for a while)
-        assert wait_until(lambda: warmup.is_warm(learner), timeout=240)
+        assert wait_until(lambda: warmup.is_warm(lab.session.learner), timeout=240)
         watch_plots(page)
         pressed = page.evaluate(NOW_JS)
         play.click()

@@ -78,12 +78,17 @@ def test_the_run_browser_shows_markup_in_records_as_text(chromium, tmp_path):
 
     index = RunIndex(tmp_path / "runs.sqlite")
     for i, payload in enumerate(MARKUP):
-        config = {"learner": payload, "task": payload, "seed": i, "params": {payload: payload},
-                  "hyperparameters": {payload: payload}, "steps": 1, "eval_every": 1,
-                  "task_options": {}, "task_info": {"kind": payload}, "versions": {}}
+        # learner and task names are checked by the record schema; every other text field of
+        # a valid record may still carry markup
+        config = {"learner": "readout", "task": "digits-events", "seed": i,
+                  "params": {payload: payload}, "hyperparameters": {payload: payload},
+                  "steps": 1, "eval_every": 1, "task_options": {payload: payload},
+                  "task_info": {"kind": payload}, "versions": {payload: payload}}
         metrics = [{"step": 1, "loss": 1.0, payload: 0.5}]
         index.add(RunRecord(config=config, metrics=metrics), path=tmp_path / f"r{i}",
                   source=payload, sweep=payload)
+        with pytest.raises(ValueError, match="is not a valid run record"):
+            index.add(RunRecord(config={**config, "learner": payload}, metrics=metrics))
     index.update_sweep(SweepStatus(id="s", name=MARKUP[1], total=3, done=1, running=0, failed=0,
                                    metric=MARKUP[2], best=0.5, best_run=MARKUP[3]))
     with served(lambda: RunBrowser(index=index)) as (url, apps):
@@ -95,7 +100,8 @@ def test_the_run_browser_shows_markup_in_records_as_text(chromium, tmp_path):
         assert wait_until(lambda: page.evaluate(TEXT_JS, "window.__pwned = 1"), timeout=30)
         page.locator(".tabulator-row input[type=checkbox]").first.click()  # overlay, finals
         assert wait_until(lambda: len(apps[0].selected) == 1)
-        page.get_by_role("button", name="Open in lab").click()  # refused: an unknown learner
-        assert wait_until(lambda: apps[0].notice.visible)
+        page.get_by_role("button", name="Open in lab").click()  # refused: unknown parameters
+        assert wait_until(lambda: apps[0].notice.visible
+                          and "Could not open the run" in apps[0].notice.object)
         assert_clean(page, dialogs)
         page.close()
