@@ -7,6 +7,8 @@ import pytest
 
 from browser import served, wait_until
 
+from snnlab import warmup
+
 pytestmark = pytest.mark.browser
 
 
@@ -24,6 +26,9 @@ def test_a_link_with_a_preset_and_layer_widths_comes_back_whole(chromium):
         page.get_by_role("button", name="Play").wait_for(timeout=60_000)
         lab = labs[0]
         learner = lab.session.learner
+        # a cold cache compiles in the background as the lab opens, slowing the server for a
+        # while: interact once that is over
+        assert wait_until(lambda: warmup.is_warm(learner), timeout=240)
         assert (lab.preset, lab.session.preset) == ("xor-hidden", "xor-hidden")
         assert learner.hidden == (32, 32) and learner.lr == 500.0 and learner.seed == 4
         assert learner.hidden_lr_scale == 0.3  # from the preset
@@ -43,7 +48,7 @@ def test_a_link_with_a_preset_and_layer_widths_comes_back_whole(chromium):
         # another preset: its live values apply, its layer widths wait for Rebuild
         page.locator("select").nth(2).select_option("xor-one-layer")
         page.get_by_role("button", name="Rebuild").first.wait_for(timeout=10_000)
-        assert wait_until(lambda: lab.session.learner.lr == 1000.0)
+        assert wait_until(lambda: lab.session.learner.lr == 1000.0, timeout=60)
         assert lab.session.learner.hidden == (32, 32)
         page.get_by_role("button", name="Rebuild").first.click()
         assert wait_until(lambda: lab.session.learner.hidden == ())
