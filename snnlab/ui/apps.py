@@ -51,6 +51,31 @@ def full_page() -> pn.viewable.Viewable:
         "takes (`--max-sessions`). Close a tab, or try again in a moment.")
 
 
+def _served() -> bool:
+    return pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+
+
+def built_on_open(build, *, waiting: str = "Starting…") -> pn.Column:
+    """A page that calls ``build()`` once the browser's websocket has opened, not on the GET.
+
+    A GET alone (a crawler, a link preview, a tab that never connects) then costs a page shell,
+    not a learner, its data and a thread. It also keeps one tab to one build: Bokeh discards a
+    session whose websocket has not opened within ``SESSION_CLEANUP``'s lifetime and makes a
+    new one when it does, so an app built on the GET could be built twice, the first copy
+    orphaned. Outside a server (a notebook) ``build()`` runs at once.
+    """
+    shell = pn.Column(pn.pane.Str(waiting), sizing_mode="stretch_width")
+
+    def fill():
+        shell[:] = [build()]
+
+    if _served():
+        pn.state.onload(fill)
+    else:
+        fill()
+    return shell
+
+
 def _limited(build):
     """``build()`` in a new slot of :data:`SESSIONS`, freed when the tab's session ends."""
     if not SESSIONS.acquire():
@@ -60,7 +85,7 @@ def _limited(build):
     except BaseException:
         SESSIONS.release()
         raise
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+    if _served():
         pn.state.on_session_destroyed(lambda _context: SESSIONS.release())
     else:  # not served (a notebook): nothing will end the session, so hold no slot
         SESSIONS.release()
@@ -70,26 +95,27 @@ def _limited(build):
 def lab_app():
     from snnlab.ui.lab import Lab
 
-    return _limited(lambda: pn.Column(Lab(sync_url=True, data_root=data_root()),
-                                      sizing_mode="stretch_width"))
+    return built_on_open(lambda: _limited(
+        lambda: Lab(sync_url=True, data_root=data_root())), waiting="Starting the lab…")
 
 
 def compare_app():
     from snnlab.ui.compare import Compare
 
-    return _limited(lambda: Compare(sync_url=True, data_root=data_root()))
+    return built_on_open(lambda: _limited(
+        lambda: Compare(sync_url=True, data_root=data_root())), waiting="Starting the lab…")
 
 
 def neuron_app():
     from snnlab.ui.neuron_demo import NeuronDemo
 
-    return NeuronDemo()
+    return built_on_open(NeuronDemo)
 
 
 def runs_app():
     from snnlab.ui.runs import RunBrowser
 
-    return RunBrowser()
+    return built_on_open(RunBrowser, waiting="Reading the runs…")
 
 
 FACTORIES = {"lab": lab_app, "compare": compare_app, "neuron": neuron_app, "runs": runs_app}

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import panel as pn
 
-from snnlab.ui.apps import SESSION_CLEANUP
+from snnlab.ui.apps import SESSION_CLEANUP, built_on_open
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,13 +27,17 @@ def free_port() -> int:
 
 @contextmanager
 def served(factory, *, timeout: float = 30.0):
-    """Serve ``factory`` on a free loopback port; yields (url, created apps)."""
+    """Serve ``factory`` on a free loopback port, built as the served apps are (when the page's
+    websocket opens); yields (url, created apps)."""
     created = []
 
-    def app():
+    def build():
         obj = factory()
         created.append(obj)
         return obj
+
+    def app():
+        return built_on_open(build)
 
     port = free_port()
     server = pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True,

@@ -1,4 +1,7 @@
-"""Past --max-sessions a tab gets a "lab is full" page, and a closed tab frees its slot."""
+"""Past --max-sessions a tab gets a "lab is full" page, and a closed tab frees its slot; a GET
+that never opens a websocket builds nothing and takes no slot."""
+
+from urllib.request import urlopen
 
 import pytest
 
@@ -12,6 +15,10 @@ def test_the_lab_is_full_past_the_limit_and_a_closed_tab_frees_a_slot(chromium, 
 
     monkeypatch.setattr(apps, "SESSIONS", apps.SessionLimit(limit=1))
     with served(apps.lab_app) as (url, created):
+        for _ in range(3):  # a crawler or a link preview: the page shell only
+            with urlopen(url, timeout=30) as response:
+                assert response.status == 200
+        assert apps.SESSIONS.open == 0 and created == []
         first = chromium.new_page()
         first.goto(url)
         first.get_by_role("button", name="Play").wait_for(timeout=60_000)
