@@ -57,12 +57,13 @@ class PendingEvaluation:
 def measure(learner: Learner, task: Task, eval_samples: int | None,
             train_eval_samples: int) -> tuple[dict, dict]:
     """Metrics of ``learner`` as it is now (test, and train accuracy for classification), and
-    the arrays its evaluation left for the live views."""
+    the arrays the test evaluation gave for the live views."""
     values = {}
     if task.kind == "classification":
         values.update(learner.evaluate("train", max_samples=train_eval_samples))
-    values.update(learner.evaluate("test", max_samples=eval_samples))
-    return values, learner.evaluation_arrays()
+    test, arrays = learner.evaluate_with_arrays("test", max_samples=eval_samples)
+    values.update(test)
+    return values, arrays
 
 
 class EvaluationHistory:

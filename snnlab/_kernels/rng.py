@@ -33,7 +33,20 @@ def next_uniform(state, i):
     return (z >> S11) * TO_UNIT
 
 
-def make_streams(seed: int, n: int) -> np.ndarray:
-    """``n`` independent stream states derived from ``seed`` (uint64 array, shape ``(n,)``)."""
-    seq = np.random.SeedSequence(int(seed))
+#: what a run's extra streams are for; each is one child of the run's ``SeedSequence(seed)``
+DIAGNOSTIC_STREAMS = 0  # reference draws of a diagnostic (never touch training)
+PREDICTION_STREAMS = 1  # draws of stochastic units when predicting
+
+
+def make_streams(seed: int, n: int, purpose: int | None = None) -> np.ndarray:
+    """``n`` stream states (uint64, shape ``(n,)``) of a run seeded ``seed``.
+
+    ``purpose=None`` gives the run's own training streams, from ``SeedSequence(seed)``; any
+    other purpose ``k`` gives child ``k`` of it, what ``SeedSequence(seed).spawn(k + 1)[k]``
+    holds. Children hash ``(seed, k)`` together, so no two purposes and no two seeds share a
+    stream (deriving them as ``seed + 1`` made a run's diagnostic streams the next seed's
+    training streams).
+    """
+    key = () if purpose is None else (int(purpose),)
+    seq = np.random.SeedSequence(int(seed), spawn_key=key)
     return seq.generate_state(n, dtype=np.uint64)

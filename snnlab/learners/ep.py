@@ -69,7 +69,7 @@ import param
 from scipy.special import log_ndtr
 
 from snnlab._kernels import ep as kernels
-from snnlab._kernels.rng import make_streams
+from snnlab._kernels.rng import PREDICTION_STREAMS, make_streams
 from snnlab.data.task import Batch, Split, Task
 from snnlab.learners.base import Learner
 from snnlab.learners.presets import Preset
@@ -716,7 +716,7 @@ class EP(Learner):
         self._require_setup()
         mean, _ = self._inputs(X)
         potentials = np.empty((len(mean), int(self.widths_[-1])))
-        streams = make_streams(self.seed + 1, len(mean))
+        streams = make_streams(self.seed, len(mean), PREDICTION_STREAMS)
         kernels.spiking_forward(
             mean,
             self.point_weights(),

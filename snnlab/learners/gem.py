@@ -224,7 +224,6 @@ class GEM(Learner):
         self.n_averaged_ = np.zeros((), dtype=np.int64)
         self.streams_ = self._new_streams(TRAIN_STREAMS)
         self._workspace = None
-        self._reliability = reliability_table(np.zeros((0, task.n_outputs)), np.zeros(0, int))
 
     def estimated_bytes(self, task: Task) -> int:
         """theta (float32) and its average (float64), plus per compartment a gradient and
@@ -406,6 +405,12 @@ class GEM(Learner):
     def evaluate(self, split: str = "test", max_samples: int | None = None) -> dict:
         """Accuracy (by ``decision``), per-step visible log-likelihood and ECE of the votes for
         classification; log-likelihood and spike-count correlation for spike-train tasks."""
+        return self.evaluate_with_arrays(split, max_samples)[0]
+
+    def evaluate_with_arrays(self, split: str = "test",
+                             max_samples: int | None = None) -> tuple[dict, dict]:
+        """``evaluate`` and, for a test split of a classification task, ``reliability``
+        ``(3, n_bins)``: confidence, accuracy and count per bin of the vote shares."""
         self._require_setup()
         data = self.task_.split(split)
         n = len(data) if max_samples is None else min(max_samples, len(data))
@@ -415,24 +420,18 @@ class GEM(Learner):
         if self.task_.kind == "classification":
             accuracy = metrics.accuracy(self.proba_from_counts(counts).argmax(axis=1), y)
             if split != "test":
-                return {f"{split}_accuracy": accuracy}
+                return {f"{split}_accuracy": accuracy}, {}
             shares = vote_shares(counts)
-            self._reliability = reliability_table(shares, y)
             return {
                 "test_accuracy": accuracy,
                 "test_log_likelihood": loglik,
                 "ece": metrics.expected_calibration_error(shares, y),
-            }
+            }, {"reliability": reliability_table(shares, y)}
         predicted = counts.mean(axis=1).ravel()
         target = np.minimum(y, 1).sum(axis=1, dtype=np.float64).ravel()
         spread = predicted.std() * target.std()
         correlation = float(np.corrcoef(predicted, target)[0, 1]) if spread > 0 else 0.0
-        return {f"{split}_log_likelihood": loglik, "correlation": correlation}
-
-    def evaluation_arrays(self) -> dict[str, np.ndarray]:
-        """``reliability`` ``(3, n_bins)`` of the last test evaluation: confidence, accuracy and
-        count per bin of the vote shares."""
-        return {"reliability": self._reliability}
+        return {f"{split}_log_likelihood": loglik, "correlation": correlation}, {}
 
     def weights(self) -> dict[str, np.ndarray]:
         """Synaptic weights ``(n_pre, n_post, n_basis)`` by pathway (copies)."""

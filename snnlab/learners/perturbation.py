@@ -54,7 +54,7 @@ import param
 
 from snnlab import metrics
 from snnlab._kernels import perturbation as kernels
-from snnlab._kernels.rng import make_streams
+from snnlab._kernels.rng import DIAGNOSTIC_STREAMS, make_streams
 from snnlab.data.task import Batch, Task
 from snnlab.learners.base import Learner
 from snnlab.learners.presets import Preset
@@ -334,7 +334,8 @@ class WP(Learner):
         self.adam_v_ = np.zeros(n)
         self.adam_count_ = np.zeros(n, dtype=np.int64)
         self.streams_ = make_streams(self.seed, MAX_DIRECTIONS)
-        self.reference_streams_ = make_streams(self.seed + 1, MAX_REFERENCE_SAMPLES)
+        self.reference_streams_ = make_streams(self.seed, MAX_REFERENCE_SAMPLES,
+                                              DIAGNOSTIC_STREAMS)
         self.cosine_ = np.array(0.0)
         self.passes_ = np.array(0, dtype=np.int64)
         self._last_plot = None

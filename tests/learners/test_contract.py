@@ -5,11 +5,11 @@ import math
 import numpy as np
 import param
 import pytest
+from toy_tasks import TOY_TASKS
 
 from snnlab import learners
 from snnlab.data.task import Task
 from snnlab.runner import Runner
-from toy_tasks import TOY_TASKS
 
 # Settings that make each learner learn its toy task within a few dozen steps.
 TOY_PARAMS = {
@@ -138,3 +138,64 @@ def test_weights_and_evaluation(name):
     assert weights and all(np.isfinite(w).all() for w in weights.values())
     report = learner.evaluate("test")
     assert report and all(math.isfinite(v) for v in report.values())
+
+
+def _full_state(learner) -> dict:
+    """Every array and scalar the learner holds (learned attributes and private buffers), so an
+    evaluation that touches anything at all shows up."""
+    out = {}
+    for key, value in vars(learner).items():
+        if isinstance(value, np.ndarray):
+            out[key] = value.copy()
+        elif isinstance(value, (int, float, str, bool, tuple)) or value is None:
+            out[key] = value
+    return out
+
+
+def _same(a, b) -> bool:
+    if set(a) != set(b):
+        return False
+    for k in a:
+        if isinstance(a[k], np.ndarray):
+            if a[k].dtype != b[k].dtype or a[k].tobytes() != b[k].tobytes():
+                return False
+        elif a[k] != b[k]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_evaluate_leaves_the_learner_byte_identical(name):
+    task = toy_task(name)
+    learner = make(name, seed=2).setup(task)
+    run_steps(learner, task, 3)
+    before = _full_state(learner)
+    learner.evaluate("test")
+    learner.evaluate("train", max_samples=4)
+    after = _full_state(learner)
+    changed = [k for k in before if k not in after or not _same({k: before[k]}, {k: after[k]})]
+    assert changed == []
+    # and training goes on exactly as if nothing had been evaluated
+    twin = make(name, seed=2).setup(task)
+    run_steps(twin, task, 3)
+    assert [s.scalars for s in run_steps(learner, task, 2)] == \
+        [s.scalars for s in run_steps(twin, task, 2)]
+
+
+def _stream_words(learner) -> set:
+    """Every uint64 RNG stream word the learner holds after setup (Numba streams)."""
+    words = set()
+    for value in vars(learner).values():
+        if isinstance(value, np.ndarray) and value.dtype == np.uint64:
+            words.update(value.ravel().tolist())
+    return words
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_neighbouring_seeds_share_no_stream(name):
+    task = toy_task(name)
+    a, b = (make(name, seed=s).setup(task) for s in (11, 12))
+    assert not (_stream_words(a) & _stream_words(b))
+    # initial weights differ as well (no shared draws)
+    wa, wb = a.weights(), b.weights()
+    assert all(not np.array_equal(wa[k], wb[k]) for k in wa if np.ptp(wa[k]) > 0)
