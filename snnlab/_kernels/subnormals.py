@@ -12,6 +12,7 @@ gradual underflow. On other architectures both functions do nothing.
 """
 
 import platform
+from contextlib import contextmanager
 
 import numpy as np
 from llvmlite import ir
@@ -70,3 +71,20 @@ def flush_subnormals():
 def restore_subnormals(previous):
     """Put back the control word :func:`flush_subnormals` returned."""
     _write_control(previous)
+
+
+@njit(cache=True, nogil=True)
+def control_word():
+    """The calling thread's floating-point control word (0 off x86)."""
+    return _read_control()
+
+
+@contextmanager
+def callers_mode_kept():
+    """Run a kernel that flushes subnormals; the calling thread's mode is put back however the
+    kernel ends, a raised error included (the kernel's own restore is then skipped)."""
+    saved = control_word()
+    try:
+        yield
+    finally:
+        restore_subnormals(saved)

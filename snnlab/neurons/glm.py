@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snnlab._kernels import glm as kernels
+from snnlab._kernels.subnormals import callers_mode_kept
 from snnlab.neurons.bases import exponential_kernel, raised_cosine_basis
 
 RULES = {"gem": kernels.GEM, "iw": kernels.IW, "mb": kernels.MB, "mb1": kernels.MB1}
@@ -129,11 +130,6 @@ class GLMNetwork:
     def w_hid_out(self) -> np.ndarray:
         """Hidden -> output weights, view ``(n_hid, n_out, n_basis)``."""
         return self.weights[self.shape.n_in :, self.shape.n_hid :]
-
-    @property
-    def feedback_weights(self) -> np.ndarray:
-        """Feedback weight per learnable neuron, view ``(n_post,)`` (hidden then outputs)."""
-        return self.theta[-2]
 
     @property
     def bias(self) -> np.ndarray:
@@ -357,35 +353,36 @@ def gem_train_example(
     out = np.empty((n_steps, n_comp, s.n_out), np.uint8)
     out_u = np.empty((n_steps if record_potentials else 0, n_comp, s.n_out), np.float32)
     per_step = config.apply == "step"
-    kernels.gem_train_example(
-        x,
-        y,
-        bool(clamp_outputs),
-        net.theta,
-        net.basis,
-        net.feedback_kernel,
-        s.n_hid,
-        RULES[config.rule],
-        float(config.kappa),
-        bool(config.scale_traces),
-        float(config.learning_rate),
-        per_step,
-        float(config.baseline_decay),
-        float(config.kl_weight),
-        float(config.target_rate),
-        streams,
-        workspace.traces,
-        workspace.baseline_num,
-        workspace.baseline_den,
-        update,
-        omega,
-        loglik,
-        signal,
-        hid,
-        out,
-        out_u,
-        int(config.n_threads),
-    )
+    with callers_mode_kept():
+        kernels.gem_train_example(
+            x,
+            y,
+            bool(clamp_outputs),
+            net.theta,
+            net.basis,
+            net.feedback_kernel,
+            s.n_hid,
+            RULES[config.rule],
+            float(config.kappa),
+            bool(config.scale_traces),
+            float(config.learning_rate),
+            per_step,
+            float(config.baseline_decay),
+            float(config.kl_weight),
+            float(config.target_rate),
+            streams,
+            workspace.traces,
+            workspace.baseline_num,
+            workspace.baseline_den,
+            update,
+            omega,
+            loglik,
+            signal,
+            hid,
+            out,
+            out_u,
+            int(config.n_threads),
+        )
     if not per_step:
         net.theta += np.float32(config.learning_rate) * update
     return GEMResult(update, omega, loglik, signal, hid, out, out_u if record_potentials else None)

@@ -3,7 +3,13 @@ import pytest
 from numba import njit
 
 from snnlab._kernels.rng import make_streams
-from snnlab._kernels.subnormals import X86, flush_subnormals, restore_subnormals
+from snnlab._kernels.subnormals import (
+    X86,
+    callers_mode_kept,
+    control_word,
+    flush_subnormals,
+    restore_subnormals,
+)
 from snnlab.neurons.glm import GEMConfig, GLMNetworkShape, gem_train_example, init_glm_network
 
 SUBNORMAL = np.float32(2e-38)  # halving it lands below float32's smallest normal, 1.18e-38
@@ -35,5 +41,15 @@ def test_gem_kernel_leaves_the_callers_floating_point_mode_alone():
     x = (rng.random((12, 6)) < 0.4).astype(np.uint8)
     y = (rng.random((12, 2)) < 0.4).astype(np.uint8)
     gem_train_example(init_glm_network(shape, 0), x, y, make_streams(0, 2), GEMConfig())
+    halved = np.array([SUBNORMAL], np.float32) * np.float32(0.5)
+    assert halved[0] > 0.0
+
+
+def test_the_callers_mode_comes_back_when_a_kernel_raises():
+    before = control_word()
+    with pytest.raises(RuntimeError), callers_mode_kept():
+        flush_subnormals()  # what a kernel does first; it then fails before restoring
+        raise RuntimeError("the kernel failed")
+    assert control_word() == before
     halved = np.array([SUBNORMAL], np.float32) * np.float32(0.5)
     assert halved[0] > 0.0
