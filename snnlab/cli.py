@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -239,12 +240,17 @@ def cmd_runs(args) -> int:
     index = runs.RunIndex()
     what = args.runs_command or "list"
     if what == "add":
-        for folder in args.folders:
-            print(index.add_folder(folder, source="train"))
-        return 0
+        refused = 0
+        for folder in args.folders:  # one bad record is reported and skipped, the rest indexed
+            try:
+                print(index.add_folder(folder, source="train"))
+            except (ValueError, OSError) as err:
+                refused += 1
+                print(f"snnlab runs: error: {err} (skipped {folder})", file=sys.stderr)
+        return 2 if refused else 0  # as any refused input
     if what == "show":
         entry = index.get(args.run_id)
-        print(json.dumps(_run_summary(entry, full=True), indent=2, default=list))
+        print(json.dumps(_strict(_run_summary(entry, full=True)), indent=2, default=list))
         return 0
     if what == "compare":
         entries = [index.get(run_id) for run_id in args.run_ids]
@@ -260,7 +266,7 @@ def cmd_runs(args) -> int:
     entries = entries[-args.limit:] if args.limit else entries
     if args.json:
         for entry in entries:
-            print(json.dumps(_run_summary(entry), default=list))
+            print(json.dumps(_strict(_run_summary(entry)), default=list))
     elif entries:
         print(_runs_table(entries))
     else:
@@ -270,6 +276,17 @@ def cmd_runs(args) -> int:
 
 def _sweep_id(sweep: str | None) -> str | None:
     return str(Path(sweep).resolve()) if sweep else None
+
+
+def _strict(value):
+    """``value`` with non-finite floats as ``None``: strict JSON has no NaN or Infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 def _run_summary(entry, full: bool = False) -> dict:

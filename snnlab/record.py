@@ -14,13 +14,15 @@ import csv
 import json
 import math
 import platform
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from snnlab.record_schema import check_config
+from snnlab.record_schema import MAX_METRIC_ROWS, check_config
 
 METRIC_COLUMNS = (
     "step",
@@ -98,33 +100,116 @@ def read_record(folder: str | Path) -> RunRecord:
     for name in ("config.json", "metrics.csv", "state.npz"):
         if not (folder / name).is_file():
             raise FileNotFoundError(f"run record {folder} has no {name}")
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{folder / 'config.json'} is not valid JSON: {err}") from None
+    config = read_config(folder / "config.json")
     check_config(config, str(folder / "config.json"))
-    with open(folder / "metrics.csv", newline="") as f:
-        rows = [{k: _parse(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-    check_archive(folder / "state.npz")
-    with np.load(folder / "state.npz", allow_pickle=False) as data:
-        state = {k: data[k] for k in data.files}
+    rows = read_metrics(folder / "metrics.csv")
+    state = read_state(folder / "state.npz")
     return RunRecord(config=config, metrics=rows, state=state)
 
 
-def check_archive(path: Path, limit: int = MAX_STATE_BYTES) -> None:
-    """``ValueError`` when the ``.npz`` at ``path`` is not a zip archive or would expand to
-    more than ``limit`` bytes (its members' sizes are read from the directory first)."""
-    import zipfile
-
+def read_config(path: Path):
+    """The JSON value in ``path``; ``ValueError`` naming the file when it is not JSON text."""
     try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text: {err}") from None
+    # ValueError besides JSONDecodeError: an integer of more digits than Python converts
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not a run config: its values nest too deeply") from None
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The rows of a ``metrics.csv``; ``ValueError`` naming the file and line when a row does
+    not fit the header or the file is not UTF-8 CSV."""
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                # csv puts surplus fields under the key None and fills missing ones with None
+                if None in row or None in row.values():
+                    raise ValueError(f"{path} line {reader.line_num}: the row has "
+                                     f"{_fields(row)} fields where the header has "
+                                     f"{len(reader.fieldnames)}")
+                if len(rows) >= MAX_METRIC_ROWS:
+                    raise ValueError(f"{path} has more than {MAX_METRIC_ROWS:,} rows")
+                rows.append({k: _parse(v) for k, v in row.items() if v != ""})
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text: {err}") from None
+    except csv.Error as err:
+        raise ValueError(f"{path} is not a metrics table: {err}") from None
+    return rows
+
+
+def _fields(row: dict) -> int:
+    return sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None, []))
+
+
+def read_state(path: Path) -> dict:
+    """The arrays of a ``state.npz`` (checked by :func:`check_archive` first, never unpickled);
+    ``ValueError`` naming the file when a member cannot be read."""
+    check_archive(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{path} is not a readable .npz archive: {err}") from None
+
+
+def check_archive(path: Path, limit: int = MAX_STATE_BYTES) -> None:
+    """``ValueError`` when the ``.npz`` at ``path`` is not a zip archive, would expand to
+    more than ``limit`` bytes (its members' sizes are read from the directory first), or has an
+    array member holding Python objects or declaring more bytes than the member holds."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+        # np.load reads anything else as one .npy array or as a pickle, even where zipfile
+        # finds an archive appended at the end
+        if start not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise ValueError(f"{path} is not a .npz archive: it does not start as a zip file")
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as err:
+            expanded = sum(m.file_size for m in members)
+            if expanded > limit:
+                raise ValueError(f"{path} would expand to {expanded:,} bytes, more than the "
+                                 f"{limit:,} a run's state may take")
+            for member in members:
+                _check_member(path, archive, member)
+    # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error) as err:
         raise ValueError(f"{path} is not a .npz archive: {err}") from None
-    expanded = sum(m.file_size for m in members)
-    if expanded > limit:
-        raise ValueError(f"{path} would expand to {expanded:,} bytes, more than the {limit:,} "
-                         "a run's state may take")
+
+
+def _check_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Refuse an ``.npy`` member whose header asks for Python objects (they would need
+    unpickling) or for more bytes than the member holds (numpy allocates the header's shape
+    before it reads: a 100-byte member could ask for terabytes)."""
+    with archive.open(member) as f:
+        if f.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+            return  # np.load returns such a member as its bytes, at most its file_size
+        f.seek(0)
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+        except (ValueError, TypeError, SyntaxError) as err:
+            raise ValueError(f"{path}: member {member.filename!r} has a broken header: "
+                             f"{_short(str(err))}") from None
+    where = f"{path}: member {member.filename!r}"
+    if dtype.hasobject:
+        raise ValueError(f"{where} holds Python objects, which a run's state never does "
+                         "(they are not unpickled)")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > member.file_size:
+        raise ValueError(f"{where} declares {declared:,} bytes of data but holds "
+                         f"{member.file_size:,}")
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _format(value):

@@ -8,11 +8,14 @@ line, or returns ``None``.
 
 from __future__ import annotations
 
+import functools
+
 MAX_NAME = 64
 MAX_STEPS = 10_000_000  # a replay longer than this is refused before it starts
 MAX_EPOCHS = 100_000
 MAX_SCHEDULE = 100_000
 MAX_METRIC_ROWS = 1_000_000
+MAX_DEPTH = 32  # nesting of lists and objects; a record nests four deep
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME, "pattern": r"^[A-Za-z0-9_.-]+$"}
 _COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 1}
@@ -28,7 +31,8 @@ CONFIG_SCHEMA = {
         "params": {"type": "object"},
         "hyperparameters": {"type": "object"},
         "task_options": {"type": "object"},
-        "task_info": {"type": "object"},
+        # the index files a run under its task's kind: text, never a list or an object
+        "task_info": {"type": "object", "properties": {"kind": _NAME}},
         "versions": {"type": "object"},
         "steps": {**_COUNT_OR_NULL, "maximum": MAX_STEPS},
         "epochs": {**_COUNT_OR_NULL, "maximum": MAX_EPOCHS},
@@ -52,7 +56,9 @@ def config_problem(config) -> str | None:
     """``None`` when ``config`` is a usable record config, else what is wrong, in one line."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+    if _too_deep(config, MAX_DEPTH):
+        return f"config: lists and objects nest more than {MAX_DEPTH} deep"
+    validator = _validator_class()(CONFIG_SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "config"
@@ -65,6 +71,34 @@ def config_problem(config) -> str | None:
     if config["task"] not in task_names():
         return f"task: {_short(repr(config['task']))} is not a known task"
     return None
+
+
+@functools.cache
+def _validator_class():
+    """Draft 2020-12 where an integer is an ``int``: JSON Schema counts ``2.0`` as an integer,
+    but a budget or a seed of ``2.0`` breaks ``range`` and random generators."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _too_deep(value, limit: int) -> bool:
+    """Whether lists and dicts nest deeper than ``limit`` in ``value`` (without recursion: a
+    crafted value may nest deeper than Python's stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def check_config(config, where: str) -> None:

@@ -219,7 +219,7 @@ def matches(entry: RunEntry, conditions: list[tuple[str, object, object]]) -> bo
             if low is not None and str(value) != str(low):
                 return False
             continue
-        if isinstance(value, str):
+        if not isinstance(value, (int, float)):  # text, or an object in a hand-edited record
             return False
         if low is not None and value < low:
             return False
@@ -320,17 +320,15 @@ class RunIndex:
             db.execute("INSERT OR REPLACE INTO runs VALUES (" + ",".join("?" * len(row)) + ")", row)
         return run_id
 
-    def remove(self, run_id: str) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM runs WHERE id = ?", (self.get(run_id).id,))
-
     # -- reading ----------------------------------------------------------------------------
     def get(self, run_id: str) -> RunEntry:
         """The run whose id is ``run_id`` or starts with it, or whose record is in the folder
         ``run_id``; ``ValueError`` if none or several."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM runs WHERE id LIKE ? ORDER BY created", (run_id + "%",)
+                # an id is a prefix, taken literally: % and _ in it are not wildcards
+                "SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created",
+                (_like_escaped(run_id) + "%",),
             ).fetchall()
             if not rows and run_id:
                 rows = db.execute(
@@ -409,7 +407,7 @@ def _checked_entry(row: tuple) -> tuple[RunEntry | None, str | None]:
     an older version, or edited by hand, may hold anything)."""
     try:
         entry = _entry(row)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, RecursionError) as err:
         return None, f"unreadable index row ({err})"
     problem = config_problem(entry.config)
     if problem is None and not (isinstance(entry.final, dict) and isinstance(entry.metrics, list)):
@@ -450,3 +448,8 @@ def index_run(record: RunRecord, path: str | Path | None = None, source: str = "
     except (OSError, sqlite3.Error) as err:
         warnings.warn(f"the run was not indexed in {default_index_path()}: {err}", stacklevel=2)
         return None
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` with SQL LIKE's wildcards (and the escape character) escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from snnlab.cli import main
-from snnlab.record import RunRecord
+from snnlab.record import RunRecord, write_record
 from snnlab.runs import RunIndex, SweepStatus, home, index_run, parse_condition
 
 
@@ -180,3 +180,30 @@ def test_a_bad_record_is_refused_and_never_breaks_the_listing(tmp_path, change, 
     assert "skipped badrow" in captured.err
     with pytest.raises(ValueError, match="run badrow is not usable"):
         index.get("badrow")
+
+
+def test_runs_add_reports_a_bad_folder_and_indexes_the_rest(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SNNLAB_HOME", str(tmp_path / "home"))
+    folders = []
+    for name, accuracy in (("good1", 0.5), ("good2", 0.6)):
+        write_record(tmp_path / name, record(accuracy=accuracy))
+        folders.append(str(tmp_path / name))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text('{"learner": [1]')
+    assert main(["runs", "add", folders[0], str(tmp_path / "bad"), folders[1]]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out.split()) == 2 and "Traceback" not in captured.err
+    assert f"(skipped {tmp_path / 'bad'})" in captured.err
+    assert len(RunIndex().query()) == 2
+
+
+def test_runs_json_is_strict_and_ids_are_literal_prefixes(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SNNLAB_HOME", str(tmp_path / "home"))
+    index = RunIndex()
+    run_id = index.add(record(accuracy=float("nan")), path=tmp_path / "r")
+    assert main(["runs", "list", "--json"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "NaN" not in line and json.loads(line)["final"]["test_accuracy"] is None
+    for pattern in ("%", "_", run_id[:3] + "%"):
+        assert main(["runs", "show", pattern]) == 2
+        assert "no indexed run" in capsys.readouterr().err

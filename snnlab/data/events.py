@@ -93,7 +93,11 @@ def read_events(
             f"{path} is {size:,} bytes, more than the {MAX_FILE_BYTES:,} read from one "
             f"recording (N-MNIST recordings are under 100 kB)"
         )
-    events = decode_events(path.read_bytes())
+    raw = path.read_bytes()
+    if len(raw) % BYTES_PER_EVENT:  # it changed since stat
+        raise EventFileError(f"{path} is truncated: {len(raw)} bytes is not a multiple of "
+                             f"{BYTES_PER_EVENT}")
+    events = decode_events(raw)
     if len(events) == 0:
         if allow_empty:
             return events
@@ -104,19 +108,26 @@ def read_events(
         i = int(np.flatnonzero(outside)[0])
         raise EventFileError(
             f"{path}: event {i} at x={events['x'][i]}, y={events['y'][i]} lies outside the "
-            f"{height}x{width} sensor ({int(outside.sum())} such events); is this the right "
-            f"sensor_size?"
+            f"{height}x{width} sensor (byte {_offset(raw, i)}; {int(outside.sum())} such "
+            f"events); is this the right sensor_size?"
         )
     steps = np.diff(events["t"])
     if len(steps) and steps.min() < 0:
         if steps.min() < -BACKSTEP_TOLERANCE_US:
             i = int(np.argmin(steps)) + 1
             raise EventFileError(
-                f"{path}: timestamps run backwards by {-int(steps.min())} µs at event {i} "
-                f"(more than the {BACKSTEP_TOLERANCE_US} µs tolerated); the file is corrupt"
+                f"{path}: timestamps run backwards by {-int(steps.min())} µs at event {i}, "
+                f"byte {_offset(raw, i)} (more than the {BACKSTEP_TOLERANCE_US} µs tolerated); "
+                f"the file is corrupt"
             )
         events = events[np.argsort(events["t"], kind="stable")]
     return events
+
+
+def _offset(raw: bytes, i: int) -> int:
+    """The byte offset in ``raw`` of event ``i`` (overflow records are not events)."""
+    y = np.frombuffer(raw, dtype=np.uint8)[1::BYTES_PER_EVENT]
+    return BYTES_PER_EVENT * int(np.flatnonzero(y != OVERFLOW_ROW)[i])
 
 
 def decode_events(raw: bytes) -> np.ndarray:
@@ -125,6 +136,10 @@ def decode_events(raw: bytes) -> np.ndarray:
     Overflow records (``y == 240``) are dropped after adding ``OVERFLOW_US`` to the timestamps
     of every record after them (a cumulative count, not a loop per marker).
     """
+    if len(raw) % BYTES_PER_EVENT:
+        raise EventFileError(
+            f"{len(raw)} bytes is not a multiple of {BYTES_PER_EVENT}: not N-MNIST events"
+        )
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, BYTES_PER_EVENT).astype(np.int64)
     y = rows[:, 1]
     overflow = y == OVERFLOW_ROW
@@ -198,18 +213,26 @@ class FrameSpec:
     sensor_size: tuple[int, int] = NMNIST_SENSOR
 
     def __post_init__(self):
-        if not isinstance(self.n_steps, (int, np.integer)) or self.n_steps < 1:
+        # options may come from a record or a link: check types too, not only ranges
+        if not _is_integer(self.n_steps) or self.n_steps < 1:
             raise ValueError(f"n_steps must be a positive integer, got {self.n_steps!r}")
-        if not np.isfinite(self.duration_us) or self.duration_us <= 0:
+        if not _is_real(self.duration_us) or not np.isfinite(self.duration_us) or (
+                self.duration_us <= 0):
             raise ValueError(f"duration_us must be positive microseconds, got {self.duration_us!r}")
         if self.polarity not in POLARITY_MODES:
             raise ValueError(f"polarity must be one of {POLARITY_MODES}, got {self.polarity!r}")
-        if not isinstance(self.pooling, (int, np.integer)) or self.pooling < 1:
+        if not _is_integer(self.pooling) or self.pooling < 1:
             raise ValueError(f"pooling must be a positive integer, got {self.pooling!r}")
+        if not isinstance(self.binary, (bool, np.bool_)):
+            raise ValueError(f"binary must be true or false, got {self.binary!r}")  # noqa: TRY004
         height, width = self.sensor_size
         if self.crop is not None:
-            crop = (self.crop, self.crop) if np.isscalar(self.crop) else tuple(self.crop)
-            if len(crop) != 2 or not all(1 <= c <= s for c, s in zip(crop, self.sensor_size)):
+            crop = self.crop
+            crop = (crop, crop) if _is_integer(crop) else crop
+            crop = tuple(crop) if isinstance(crop, (list, tuple)) else ()
+            if len(crop) != 2 or not all(
+                _is_integer(c) and 1 <= c <= s for c, s in zip(crop, self.sensor_size)
+            ):
                 raise ValueError(
                     f"crop must be an int or (height, width) within the {height}x{width} sensor, "
                     f"got {self.crop!r}"
@@ -246,6 +269,14 @@ class FrameSpec:
     @property
     def n_inputs(self) -> int:
         return int(np.prod(self.frame_shape))
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return _is_integer(value) or isinstance(value, (float, np.floating))
 
 
 def events_to_frames(events: np.ndarray, spec: FrameSpec) -> np.ndarray:
@@ -300,7 +331,9 @@ class Recording:
 
     @property
     def sort_key(self):
-        return (0, int(self.id), "") if self.id.isdigit() else (1, 0, self.id)
+        # ASCII digits only: str.isdigit() holds for '²' and '①', which int() refuses
+        numeric = self.id.isascii() and self.id.isdigit()
+        return (0, int(self.id), self.id) if numeric else (1, 0, self.id)
 
 
 class EventFolder:
@@ -362,13 +395,13 @@ class EventFolder:
         """
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if max_n is not None and (not _is_integer(max_n) or max_n < 0):
+            raise ValueError(f"max_n must be None or a whole number >= 0, got {max_n!r}")
         chosen = self.recordings[split]
         if labels is not None:
             chosen = [r for r in chosen if r.label in set(labels)]
         if max_n is None or max_n >= len(chosen):
             return chosen
-        if max_n < 0:
-            raise ValueError(f"max_n must be None or >= 0, got {max_n}")
         by_label: dict[int, list[Recording]] = {}
         for r in chosen:
             by_label.setdefault(r.label, []).append(r)
@@ -395,6 +428,16 @@ class EventFolder:
                 f"{self.sensor_size} recordings"
             )
         chosen = self.select(split, max_n, labels)
+        from snnlab.learners.memory import budget, human
+
+        # the frames, and tonic's int64 frames of one recording while it is binned
+        need = (len(chosen) + 8) * spec.n_steps * spec.n_inputs
+        if need > budget():
+            raise ValueError(
+                f"{len(chosen)} recordings of {spec.n_steps} x {spec.n_inputs} frames take "
+                f"{human(need)}, more than the memory budget of {human(budget())}; use fewer "
+                f"n_steps or recordings (or --max-memory)"
+            )
         x = np.zeros((len(chosen), spec.n_steps, spec.n_inputs), dtype=np.uint8)
         for i, r in enumerate(chosen):
             x[i] = events_to_frames(read_events(r.path, self.sensor_size), spec)

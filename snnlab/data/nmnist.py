@@ -11,6 +11,8 @@ class indices into ``Task.classes`` (the folder labels, ascending).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from snnlab.data.events import NMNIST_SENSOR, EventFolder, FrameSpec
@@ -39,10 +41,12 @@ def event_folder_task(
     (:meth:`EventFolder.select`).
     """
     present = folder.labels
+    if not isinstance(validation, (bool, np.bool_)):
+        raise ValueError(f"validation must be true or false, got {validation!r}")  # noqa: TRY004
     if classes is None:
         classes = present
     else:
-        classes = tuple(sorted({int(c) for c in classes}))
+        classes = _labels(classes)
         missing = [c for c in classes if c not in present]
         if missing or not classes:
             raise ValueError(
@@ -71,6 +75,17 @@ def event_folder_task(
         input_shape=spec.frame_shape,
         options=dict(options, classes=list(classes)),
     )
+
+
+def _labels(classes) -> tuple[int, ...]:
+    """Sorted distinct labels from a label or a list of them (whole numbers, never text: a
+    string of digits would read as its characters)."""
+    items = [classes] if isinstance(classes, (int, np.integer)) else classes
+    if not isinstance(items, (list, tuple, np.ndarray)) or not all(
+        isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_)) for c in items
+    ):
+        raise ValueError(f"classes must be a list of whole-number labels, got {classes!r}"[:200])
+    return tuple(sorted({int(c) for c in items}))
 
 
 def hold_out_fifth(split: Split) -> tuple[Split, Split]:
@@ -121,8 +136,8 @@ def load_nmnist(
     classes: a subset of labels to keep (e.g. ``(1, 7)``), ``None`` for all.
     validation: score on a held-out fifth of the training split, not on the test split.
     """
-    if root is None:
-        raise ValueError(
+    if not isinstance(root, (str, os.PathLike)):  # None, or a number or list from a record
+        raise ValueError(  # noqa: TRY004
             "nmnist needs root=<folder in the N-MNIST layout "
             "<root>/{train,test}/<label>/<id>.bin>; snnlab never downloads data"
         )
