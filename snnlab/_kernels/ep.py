@@ -1,6 +1,6 @@
 """Expectation Propagation (assumed-density filtering) through layers of static spike-response units.
 
-Model (ALGORITHMS.md, section 1). Layer ``l = 0..L-1`` maps ``widths[l]`` inputs, plus one bias
+Model (snnlab/docs/algorithms.md, section 1). Layer ``l = 0..L-1`` maps ``widths[l]`` inputs, plus one bias
 input fixed at 1 when ``bias``, to ``widths[l+1]`` units. With fan-in ``K_l = widths[l] + bias``
 and ``kappa_l = 1 / sqrt(K_l)`` (our choice: keeps potentials O(1) for any fan-in, so one
 threshold and one prior suit every layer and ±1 weights need no rescaling)::

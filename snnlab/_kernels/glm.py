@@ -31,7 +31,7 @@ the eligibility traces ``e^k_t = kappa e^k_{t-1} + c grad^k_t`` and the rule's u
 ``theta += lr Delta_t`` before step t + 1. ``c`` is 1 (the GEM authors' code) or
 ``1 - kappa`` (``scale_traces``); the same factor scales the smoothed log-weights below.
 
-Rules (``rule`` code; see docs ALGORITHMS.md section 2), with ``v^k_t = kappa v^k_{t-1} + c r^k_t``
+Rules (``rule`` code; see snnlab/docs/algorithms.md section 2), with ``v^k_t = kappa v^k_{t-1} + c r^k_t``
 and ``omega_t = softmax_k(v_t)``:
 
 - ``GEM`` (0): ``Delta = sum_k omega^k e^k`` for hidden and output neurons.

@@ -1,16 +1,16 @@
 """The bundled ``digits-events`` sample: scikit-learn's 8x8 digits seen by a simulated event camera.
 
 500 recordings (400 train, 100 test, 50 per digit) in the N-MNIST format and layout under
-``sample_data/digits-events`` of the source tree: a 34x34 sensor, three saccades in 300 ms,
-about 3,000 events each. ``sample_data/make_digits_events.py`` makes them and
-``sample_data/README.md`` gives their provenance.
+``snnlab/sample_data/digits-events``, shipped inside the package: a 34x34 sensor, three
+saccades in 300 ms, about 3,000 events each. ``snnlab/sample_data/make_digits_events.py`` makes
+them and ``snnlab/sample_data/README.md`` gives their provenance.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-import snnlab
 from snnlab.data.events import NMNIST_SENSOR, EventFileError, EventFolder, FrameSpec
 from snnlab.data.nmnist import event_folder_task, frame_options
 from snnlab.data.task import Task
@@ -19,8 +19,9 @@ DURATION_US = 300_000
 
 
 def digits_events_root() -> Path:
-    """Where the sample lives: ``<source tree>/sample_data/digits-events``."""
-    return Path(snnlab.__file__).resolve().parents[1] / "sample_data" / "digits-events"
+    """Where the sample lives: ``sample_data/digits-events`` inside the installed package (a
+    wheel carries it; no source tree needed)."""
+    return Path(str(resources.files("snnlab").joinpath("sample_data", "digits-events")))
 
 
 def load_digits_events(
@@ -44,7 +45,7 @@ def load_digits_events(
     if not root.is_dir():
         raise EventFileError(
             f"the digits-events sample is missing at {root}; it ships with the source tree "
-            f"(regenerate it with `python sample_data/make_digits_events.py`)"
+            f"(regenerate it with `python snnlab/sample_data/make_digits_events.py`)"
         )
     spec = FrameSpec(
         n_steps=n_steps,

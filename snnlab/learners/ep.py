@@ -1,7 +1,7 @@
 """``ep``: Expectation Propagation for networks of static spike-response units (Yao et al. 2025).
 
 Bayesian learning of a factorised posterior ``q(W) = prod q(w_ij)`` by assumed-density
-filtering through the moments of the network (ALGORITHMS.md, section 1; the kernels and their
+filtering through the moments of the network (snnlab/docs/algorithms.md, section 1; the kernels and their
 equations are in :mod:`snnlab._kernels.ep`). Gradient-free in the sense of the paper: the
 network's spikes are never differentiated, only the smooth moment map is.
 

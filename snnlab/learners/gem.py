@@ -7,7 +7,7 @@ outputs Y and ``n_hidden`` hidden neurons H, each a Bernoulli GLM neuron
 outputs from inputs and hidden neurons (never from outputs). ``n_samples`` = K compartments share
 every weight; each samples its own hidden spikes.
 
-Training (one example at a time, online, ALGORITHMS.md section 2): inputs are clamped to the
+Training (one example at a time, online, snnlab/docs/algorithms.md section 2): inputs are clamped to the
 data (counts above 1 clipped to a spike), outputs to the target — for classification the
 true-class output neuron spikes at every step and the others stay silent; for spike-train tasks
 the target trains themselves. Per step t and compartment k the kernel computes the visible
@@ -19,8 +19,8 @@ importance-weighted ELBO with a running baseline, ``"mb"`` K single-sample varia
 averaged (learning signal with a KL toward ``target_rate``), ``"mb1"`` the same with one
 compartment whatever ``n_samples`` says.
 
-Schedule (our choices for one online pass over a few hundred recordings; PITFALLS.md, "Online
-learning on event data"): the learning rate of the n-th training example is
+Schedule (our choices for one online pass over a few hundred recordings;
+snnlab/docs/algorithms.md section 2): the learning rate of the n-th training example is
 ``lr / (1 + lr_decay n)``; with ``average_start >= 0`` predictions use the Polyak (running
 uniform) average of the parameters over every example from the ``average_start``-th on, which
 removes the recency bias of a constant-rate online rule.

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tonic
 
+from snnlab.data.digits_events import digits_events_root
 from snnlab.data.events import (
     EVENT_DTYPE,
     EventFileError,
@@ -22,7 +23,7 @@ from snnlab.data.events import (
 
 REPO = Path(__file__).resolve().parents[2]
 NMNIST = Path(os.environ.get("SNNLAB_NMNIST", REPO.parent / "shared" / "data" / "nmnist"))
-DIGITS = REPO / "sample_data" / "digits-events"
+DIGITS = digits_events_root()
 
 
 def random_events(n=500, seed=0, duration_us=300_000, size=34):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from snnlab.data import load_task, task_options
+from snnlab.data.digits_events import digits_events_root
 from snnlab.data.events import EventFileError, read_events
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,9 +40,9 @@ def test_digits_events_loads_all_recordings_as_counts():
     assert np.bincount(task.train.y).tolist() == [40] * 10
     assert task.input_shape == (2, 34, 34) and task.n_steps == 30 and task.dt == pytest.approx(0.01)
     # the first test recording (lowest id) keeps every one of its events
-    rows = read_labels(REPO / "sample_data" / "digits-events" / "labels.csv")
+    rows = read_labels(digits_events_root() / "labels.csv")
     first = min((r for r in rows if r["split"] == "test"), key=lambda r: int(r["id"]))
-    events = read_events(REPO / "sample_data" / "digits-events" / first["path"])
+    events = read_events(digits_events_root() / first["path"])
     assert task.test.x[0].astype(int).sum() == len(events)
     assert task.classes[task.test.y[0]] == int(first["label"])
 

@@ -1,4 +1,4 @@
-"""The contract every registered learner keeps (DESIGN.md, "Tests and benchmarks")."""
+"""The contract every registered learner keeps (snnlab/docs/architecture.md, "Public API")."""
 
 import math
 

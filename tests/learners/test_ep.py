@@ -1,4 +1,4 @@
-"""Science checks of the EP learner (ALGORITHMS.md section 1, "Checks that must hold")."""
+"""Science checks of the EP learner (snnlab/docs/algorithms.md section 1, "Checks that must hold")."""
 
 import itertools
 import math

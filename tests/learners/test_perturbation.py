@@ -1,4 +1,4 @@
-"""WP science checks (ALGORITHMS.md section 4): estimator means, 1/K variance, smooth limit."""
+"""WP science checks (snnlab/docs/algorithms.md section 4): estimator means, 1/K variance, smooth limit."""
 
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ that never opens a websocket builds nothing and takes no slot."""
 from urllib.request import urlopen
 
 import pytest
-
 from browser import served, wait_until
 
 pytestmark = pytest.mark.browser

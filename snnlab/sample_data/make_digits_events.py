@@ -26,7 +26,7 @@ train and test. Everything is seeded: the same command writes byte-identical fil
 
 Regenerate the shipped set from the repository root::
 
-    python sample_data/make_digits_events.py
+    python snnlab/sample_data/make_digits_events.py
 """
 
 from __future__ import annotations
