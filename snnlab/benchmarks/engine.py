@@ -12,7 +12,7 @@ inputs (p = 0.02 per step), batch 1 and batch 32, membrane not recorded. Timed p
 Targets: batch 1, numba >= 10x numpy_events; batch 32, numba >= 20x numpy_gemm (best of the
 two thread counts). Inputs are drawn outside the timed region as spike lists (gaps to the
 next spike) and turned into the ``(T, B, n_in)`` uint8 tensor. Run with
-``python benchmarks/engine.py`` or import :func:`run`.
+``python -m snnlab.benchmarks.engine`` or import :func:`run`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ initial weights; ``numba`` uses :mod:`snnlab._kernels`, ``numpy`` the reference 
 (vectorised over neurons and batch, a Python loop over time steps for the neuron).
 
 Reported: epochs per second of each and their ratio (target >= 10). Run with
-``python benchmarks/normad.py`` or import :func:`run`.
+``python -m snnlab.benchmarks.normad`` or import :func:`run`.
 """
 
 from __future__ import annotations
