@@ -345,18 +345,20 @@ class Server:
         self.created: dict[str, list] = {name: [] for name in factories}
         self.port = free_port()
 
+        from snnlab.ui.apps import SESSION_CLEANUP, built_on_open
+
         def collecting(name, factory):
-            def app():
+            def build():
                 obj = factory()
                 self.created[name].append(obj)
                 return obj
-            return app
+            return lambda: built_on_open(build)  # as the served apps are
 
         # verbose=False: stdout carries the JSON report only; closed tabs end within a second
         self.server = pn.serve({name: collecting(name, f) for name, f in factories.items()},
                                port=self.port, address="127.0.0.1", show=False, threaded=True,
                                verbose=False, websocket_origin=[f"127.0.0.1:{self.port}"],
-                               check_unused_sessions=500, unused_session_lifetime=500)
+                               **SESSION_CLEANUP)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as s:

@@ -68,13 +68,14 @@ def run(quick: bool = False, learner: str = "gem", seconds: float | None = None,
     from playwright.sync_api import sync_playwright
 
     import snnlab
+    from snnlab.ui.apps import SESSION_CLEANUP, built_on_open
     from snnlab.ui.lab import Lab
 
     seconds = seconds or (4.0 if quick else 10.0)
     task_name, params = LEARNERS[learner]
     labs = []
 
-    def app():
+    def build():
         built = snnlab.learners.make(learner, seed=0, **params)
         # evaluations would make the step rate lumpy; they cost the same watched or not
         session = snnlab.Session(built, snnlab.data.load_task(task_name, **TASK_OPTIONS.get(learner, {})),
@@ -85,8 +86,9 @@ def run(quick: bool = False, learner: str = "gem", seconds: float | None = None,
 
     port = free_port()
     # verbose=False: stdout carries the JSON report only
-    server = pn.serve(app, port=port, address="127.0.0.1", show=False, threaded=True,
-                      verbose=False, websocket_origin=[f"127.0.0.1:{port}"])
+    server = pn.serve(lambda: built_on_open(build), port=port, address="127.0.0.1", show=False,
+                      threaded=True, verbose=False, websocket_origin=[f"127.0.0.1:{port}"],
+                      **SESSION_CLEANUP)  # served as the apps are
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(

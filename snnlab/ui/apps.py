@@ -7,12 +7,15 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 import panel as pn
 
 APPS = ("lab", "compare", "neuron", "runs")
+
+log = logging.getLogger(__name__)
 
 
 def data_root() -> str | None:
@@ -51,6 +54,31 @@ def full_page() -> pn.viewable.Viewable:
         "takes (`--max-sessions`). Close a tab, or try again in a moment.")
 
 
+def _closed_socket_handler(loop, context) -> None:
+    """asyncio's handler for unretrieved task errors, less the one a closed tab causes: a frame
+    already on its way to a socket that has just closed fails with WebSocketClosedError, and
+    asyncio would log its traceback (a known Tornado/Bokeh behaviour). That gets one line."""
+    from tornado.iostream import StreamClosedError
+    from tornado.websocket import WebSocketClosedError
+
+    if isinstance(context.get("exception"), (WebSocketClosedError, StreamClosedError)):
+        log.info("a frame was not sent: its tab had closed")
+    else:
+        loop.default_exception_handler(context)
+
+
+def _quiet_closed_sockets() -> None:
+    """Install :func:`_closed_socket_handler` on the server's event loop (this thread's)."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if loop.get_exception_handler() is None:
+        loop.set_exception_handler(_closed_socket_handler)
+
+
 def _served() -> bool:
     return pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
 
@@ -67,6 +95,7 @@ def built_on_open(build, *, waiting: str = "Starting…") -> pn.Column:
     shell = pn.Column(pn.pane.Str(waiting), sizing_mode="stretch_width")
 
     def fill():
+        _quiet_closed_sockets()
         shell[:] = [build()]
 
     if _served():
