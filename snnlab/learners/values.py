@@ -110,6 +110,9 @@ def _normalise(key: str, declared: param.Parameter, value):
             as_float = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"parameter {key!r} takes a real number, not {value!r}") from None
+        except OverflowError:  # an int of hundreds of digits
+            raise ValueError(f"parameter {key!r} must be a finite number; "
+                             f"{len(str(abs(value)))}-digit numbers are out of range") from None
         if not math.isfinite(as_float):
             raise ValueError(f"parameter {key!r} must be a finite number, not {value}")
         if isinstance(declared, param.Integer):

@@ -30,7 +30,7 @@ TYPED = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**80), 2**80),
     st.booleans(), st.none(), st.text(max_size=20),
     st.sampled_from([Decimal("NaN"), Decimal("1e999"), Decimal("0.5"), 1 + 2j, [1, 2], (40,),
-                     (100_000,), [], {"a": 1}, b"1"]),
+                     (100_000,), [], {"a": 1}, b"1", 10**400, -(10**400), (10**400,)]),
 )
 
 FUZZ = settings(max_examples=25, deadline=None,
@@ -63,3 +63,14 @@ def test_typed_api_values_build_or_raise_value_error(learner, key, value):
         assert key in str(err)
     else:
         assert getattr(built, key) is not None or value is None
+
+
+@pytest.mark.parametrize("learner, key", PARAMETERS, ids=[f"{n}.{k}" for n, k in PARAMETERS])
+def test_integers_beyond_float_range_are_refused_by_name(learner, key):
+    for value in (10**400, -(10**400)):
+        try:
+            learners.make(learner, **{key: value})
+        except ValueError as err:
+            assert key in str(err)
+        else:
+            raise AssertionError(f"{learner}.{key} took a {len(str(value))}-digit number")
