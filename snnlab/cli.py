@@ -219,21 +219,24 @@ def _setting(value) -> str:
 def cmd_sweep(args) -> int:
     from snnlab.sweep import expand, load_spec, run_sweep
 
-    spec = load_spec(args.spec)
-    out = Path(args.out) if args.out else Path("sweeps") / spec.name
-    if args.dry_run:
-        for trial in expand(spec, args.max_trials):
-            c = trial.config
-            print(f"{trial.id}  {c.learner} on {c.task}  seed {c.seed}  {json.dumps(c.params, default=list)}")
-        return 0
-    try:
+    out = None
+    try:  # Ctrl-C at any point: one line, no traceback (the local workers are stopped by then)
+        spec = load_spec(args.spec)
+        out = Path(args.out) if args.out else Path("sweeps") / spec.name
+        if args.dry_run:
+            for trial in expand(spec, args.max_trials):
+                c = trial.config
+                print(f"{trial.id}  {c.learner} on {c.task}  seed {c.seed}  "
+                      f"{json.dumps(c.params, default=list)}")
+            return 0
         result = run_sweep(
             spec, out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
             max_trials=args.max_trials,
         )
     except KeyboardInterrupt:
-        print(f"snnlab sweep: interrupted; finished trials are kept in {out.resolve()}, "
-              "run the same command to resume", file=sys.stderr)
+        kept = (f"; finished trials are kept in {out.resolve()}, run the same command to resume"
+                if out is not None and not args.dry_run else "")
+        print(f"snnlab sweep: interrupted{kept}", file=sys.stderr)
         return 130
     print(json.dumps(result.summary()))
     return 1 if result.failed else 0

@@ -51,6 +51,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 import traceback
 import zlib
@@ -84,7 +85,7 @@ class SweepSpec:
 
     learners: dict[str, dict]
     tasks: dict[str, dict]
-    seeds: list[int]
+    seeds: list[int] | range
     steps: int | None = None
     epochs: int | None = None
     eval_every: int = 50
@@ -130,17 +131,36 @@ class SweepResult:
 
 
 # -- spec ------------------------------------------------------------------------------------
+MAX_SPEC_BYTES = 1 << 20
+#: Values in a spec, counted as used: YAML aliases repeat a value without copying it, so a small
+#: file can stand for billions of values ("billion laughs") that a message or a hash would spell.
+MAX_VALUES = 100_000
+MAX_DEPTH = 16  # a spec nests about 8 deep; a recursive alias nests forever
+MAX_INT = 2**63
+MAX_SEED = 2**31 - 1  # the bound of every learner's seed hyperparameter
+
+
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check the YAML spec at ``path``."""
+    """Read and check the YAML spec at ``path``; a one-line ``ValueError`` if it is malformed."""
     import yaml
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"sweep spec {path} does not exist")
+    if not path.is_file():
+        raise ValueError(f"sweep spec {path} is not a file")
     try:
-        data = yaml.load(path.read_text(), Loader=spec_loader())
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise ValueError(f"sweep spec {path} is over {MAX_SPEC_BYTES:,} bytes")
+        text = path.read_bytes()  # bytes: YAML finds the encoding and names a bad byte
+    except OSError as err:
+        raise ValueError(f"cannot read sweep spec {path}: {err.strerror or err}") from None
+    try:
+        data = yaml.load(text, Loader=spec_loader())
     except yaml.YAMLError as err:
-        raise ValueError(f"{path} is not valid YAML: {err}") from None
+        raise ValueError(f"{path} is not valid YAML: {_yaml_problem(err)}") from None
+    except RecursionError:  # the composer recurses once per level of nesting
+        raise ValueError(f"{path} nests deeper than YAML can read") from None
     spec = parse_spec(data)
     if spec.name is None:
         spec.name = path.stem
@@ -151,6 +171,7 @@ def parse_spec(data: dict) -> SweepSpec:
     """A :class:`SweepSpec` from a mapping; ``ValueError`` saying what is wrong and what is allowed."""
     if not isinstance(data, dict):
         raise ValueError("a sweep spec is a mapping with keys " + ", ".join(SPEC_KEYS))
+    _check_values(data)
     unknown = set(data) - set(SPEC_KEYS)
     if unknown:
         raise ValueError(
@@ -162,14 +183,24 @@ def parse_spec(data: dict) -> SweepSpec:
     if "steps" in data and "epochs" in data:
         raise ValueError("a sweep spec gives at most one of 'steps' and 'epochs'")
     seeds = data.get("seeds", [0])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = list(range(seeds))
-    if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and s >= 0 for s in seeds):
-        raise ValueError(f"'seeds' is a non-empty list of integers >= 0 or a count, not {seeds!r}")
+    if _is_int(seeds) and 0 < seeds <= MAX_SEED + 1:
+        seeds = range(seeds)  # not a list: a count over --max-trials is refused, never built
+    elif isinstance(seeds, list) and seeds and all(
+            _is_int(s) and 0 <= s <= MAX_SEED for s in seeds):
+        seeds = list(dict.fromkeys(seeds))
+    else:
+        raise ValueError(f"'seeds' is a non-empty list of integers 0 .. {MAX_SEED} or a count, "
+                         f"not {_show(seeds)}")
+    for key in ("metric", "name"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ValueError(f"{key!r} is text, not {_show(data[key])}")
+    name = data.get("name")
+    if name is not None and (Path(name).name != name or name in ("", "..")):
+        raise ValueError(f"'name' names the sweep's folder: no path, not {_show(name)}")
     spec = SweepSpec(
         learners=_named_sections("learners", data["learners"]),
         tasks=_named_sections("tasks", data["tasks"]),
-        seeds=list(dict.fromkeys(seeds)),
+        seeds=seeds,
         steps=_count(data, "steps", None, minimum=1),
         epochs=_count(data, "epochs", None, minimum=1),
         eval_every=_count(data, "eval_every", 50, minimum=0),
@@ -194,13 +225,14 @@ def parse_spec(data: dict) -> SweepSpec:
             section[key] = _mapping(section, key, where=f"learner {name!r}: ")
         preset = section.get("preset")
         if preset is not None and not isinstance(preset, str):
-            raise ValueError(f"learner {name!r}: 'preset' is a preset name, not {preset!r}")
+            raise ValueError(f"learner {name!r}: 'preset' is a preset name, not {_show(preset)}")
     for where, section in [("", spec.__dict__)] + [
         (f"learner {n!r}: ", s) for n, s in spec.learners.items()
     ]:
         for key, values in section["grid"].items():
             if not isinstance(values, list) or not values:
-                raise ValueError(f"{where}grid {key!r} is a non-empty list of values, not {values!r}")
+                raise ValueError(
+                    f"{where}grid {key!r} is a non-empty list of values, not {_show(values)}")
         for key, sampler in section["random"].items():
             _check_sampler(key, sampler, where)
     has_random = bool(spec.random) or any(s["random"] for s in spec.learners.values())
@@ -246,14 +278,14 @@ def _count(data: dict, key: str, default, *, minimum: int):
     if value is None:
         return None
     if not _is_int(value) or value < minimum:
-        raise ValueError(f"{key!r} must be an integer >= {minimum}, not {value!r}")
+        raise ValueError(f"{key!r} must be an integer >= {minimum}, not {_show(value)}")
     return value
 
 
 def _mapping(data: dict, key: str, where: str = "") -> dict:
     value = data.get(key) or {}
     if not isinstance(value, dict):
-        raise ValueError(f"{where}{key!r} is a mapping of parameter names, not {value!r}")
+        raise ValueError(f"{where}{key!r} is a mapping of parameter names, not {_show(value)}")
     if "seed" in value:
         raise ValueError(f"{where}set seeds with the top-level 'seeds' list, not in {key!r}")
     return dict(value)
@@ -266,7 +298,8 @@ def _named_sections(key: str, value) -> dict[str, dict]:
         return {name: {} for name in dict.fromkeys(value)}
     if isinstance(value, dict) and all(v is None or isinstance(v, dict) for v in value.values()):
         return {str(name): dict(v or {}) for name, v in value.items()}
-    raise ValueError(f"{key!r} is a list of names or a mapping name -> settings, not {value!r}")
+    raise ValueError(
+        f"{key!r} is a list of names or a mapping name -> settings, not {_show(value)}")
 
 
 def _check_sampler(key: str, sampler, where: str) -> None:
@@ -276,12 +309,70 @@ def _check_sampler(key: str, sampler, where: str) -> None:
     elif isinstance(sampler, dict) and {"low", "high"} <= set(sampler) <= {"low", "high", "log", "integer"}:
         low, high = sampler["low"], sampler["high"]
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
-        if numbers and low <= high and (not sampler.get("log") or low > 0):
+        flags = all(isinstance(sampler.get(k, False), bool) for k in ("log", "integer"))
+        # finite bounds a finite distance apart: NumPy draws nothing from a wider range
+        if (numbers and flags and low <= high and math.isfinite(float(high) - float(low))
+                and (not sampler.get("log") or low > 0)):
             return
     raise ValueError(
         f"{where}random {key!r} is {{low: A, high: B}} (A <= B; add log: true for A > 0 on a log "
-        f"scale, integer: true for whole numbers) or {{choice: [values]}}, not {sampler!r}"
+        f"scale, integer: true for whole numbers) or {{choice: [values]}}, not {_show(sampler)}"
     )
+
+
+def _check_values(data) -> None:
+    """Refuse what no spec needs and what would blow up later: more than ``MAX_VALUES`` values
+    or nesting deeper than ``MAX_DEPTH`` (aliases, recursive ones too), keys that are not text,
+    numbers that are not finite or too large, and YAML's other types (dates, bytes, sets)."""
+    stack, seen = [(data, "", 0)], 0
+    while stack:
+        value, where, depth = stack.pop()
+        seen += 1
+        at = f" at {where}" if where else ""
+        if seen > MAX_VALUES:
+            raise ValueError(f"the spec holds over {MAX_VALUES:,} values (YAML aliases count "
+                             "each time they are used)")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"the spec nests deeper than {MAX_DEPTH} levels{at} (a recursive "
+                             "YAML alias?)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    hint = " (quote it: YAML reads yes, no, on, off as true or false)" if (
+                        isinstance(key, bool)) else ""
+                    raise ValueError(f"keys are names (text), not {_show(key)}{at}{hint}")
+                stack.append((item, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number{at}")
+        elif _is_int(value) and abs(value) >= MAX_INT:
+            raise ValueError(f"{_show(value)} is too large{at} (at most {MAX_INT - 1})")
+        elif not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise ValueError(f"a spec holds text, numbers, true/false, lists and mappings, "
+                             f"not {type(value).__name__} {_show(value)}{at}")
+
+
+def _show(value, limit: int = 80) -> str:
+    """``value`` for a message: its repr, cut short (a spec's value may be huge or recursive)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother, short.maxlong = 3, limit, limit, limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _yaml_problem(err) -> str:
+    """A YAML error on one line: what is wrong and where (PyYAML's own text spans lines)."""
+    mark = getattr(err, "problem_mark", None)
+    if getattr(err, "problem", None):
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        context = f"{err.context}: " if getattr(err, "context", None) else ""
+        return " ".join(f"{context}{err.problem}".split()) + where
+    if hasattr(err, "reason"):  # a ReaderError: bad bytes or control characters
+        return f"{err.reason} (byte {err.position}, character {err.character!r})"
+    return " ".join(str(err).split())
 
 
 # -- trials ----------------------------------------------------------------------------------
@@ -360,13 +451,14 @@ def expand(spec: SweepSpec, max_trials: int = MAX_TRIALS) -> list[Trial]:
             for point in itertools.product(*grid.values()):
                 for draw in draws:
                     values = {**fixed, **dict(zip(grid, point)), **draw}
-                    params = parse_hyperparameters(cls, values)
                     try:
+                        params = parse_hyperparameters(cls, values)
                         if preset is not None:
                             params = preset.resolved_params(params)
                         check_hyperparameters(cls, params)
-                    except ValueError as err:
-                        raise ValueError(f"learner {learner!r}: {err}") from None
+                    except (ValueError, OverflowError) as err:  # float(huge) overflows
+                        raise ValueError(f"learner {learner!r}: {_show(str(err), 300)[1:-1]}"
+                                         ) from None
                     for seed in spec.seeds:
                         config = RunConfig(
                             learner=learner, task=task, seed=seed, params=params,
@@ -411,9 +503,16 @@ def is_complete(folder: str | Path) -> bool:
 def run_trial(config: RunConfig) -> tuple[RunRecord, dict]:
     """A worker's part of a trial: the run's record and where and how long it ran."""
     import socket
+    import threading
+
+    from tqdm.std import tqdm
 
     from snnlab.training import run
 
+    if not hasattr(tqdm, "_lock"):
+        # tqdm's default lock holds a named semaphore; a worker killed mid-trial (Ctrl-C) would
+        # leak it, and the resource tracker would warn at exit. A worker runs one trial at once.
+        tqdm.set_lock(threading.RLock())
     start = time.perf_counter()
     record = run(config)
     return record, {"seconds": time.perf_counter() - start, "host": socket.gethostname(),
@@ -446,34 +545,211 @@ def connect(workers: int | None = None, scheduler: str | None = None):
     """A dask client: to the scheduler at ``scheduler``, or to a new local cluster of processes.
 
     The local cluster has ``workers`` single-threaded worker processes (default: one per core)
-    on 127.0.0.1 without a dashboard.
+    on 127.0.0.1 without a dashboard. Ctrl-C raises ``KeyboardInterrupt`` with every local
+    worker stopped (see :func:`_ctrl_c_noted`).
     """
+    opened = _remote(scheduler) if scheduler is not None else _local(workers)
+    with _ctrl_c_noted(), opened as client:
+        yield client
+    if _interrupted.is_set():  # a Ctrl-C Python dropped while the cluster closed
+        raise KeyboardInterrupt
+
+
+#: Set by Ctrl-C while :func:`connect` is open (the sweep's loop checks it), and by the close;
+#: ``_deferring`` is true where the handler only notes a Ctrl-C (see :func:`_sigint_deferred`).
+_interrupted = threading.Event()
+_closing = threading.Event()
+_deferring = False
+
+
+@contextmanager
+def _ctrl_c_noted():
+    """SIGINT raises ``KeyboardInterrupt`` where Python can, and is noted in ``_interrupted``.
+
+    Python drops an exception raised in a gc callback, a finalizer or a weakref callback
+    ("Exception ignored in"), and a Ctrl-C handled there would be lost, the sweep running on.
+    So the handler does not raise inside a gc callback or ``__del__``, and a thread sends the
+    signal again every 0.25 s until the close begins; the sweep's loop checks the note too.
+    While the close runs, or a block that must not be cut (:func:`_sigint_deferred`), the
+    handler only notes it. (A signal mask cannot defer it: Python runs the handler in the main
+    thread whichever thread the signal reaches.)"""
+    import gc
+    import signal
+
+    main = threading.main_thread().ident
+
+    def resend(signum):
+        while not _closing.wait(0.25):
+            signal.pthread_kill(main, signum)  # a real signal: it also wakes a blocked wait
+
+    def handler(signum, frame):
+        if not _interrupted.is_set():
+            _interrupted.set()
+            threading.Thread(target=resend, args=(signum,), daemon=True).start()
+        if _deferring or _closing.is_set():
+            return
+        codes = {getattr(getattr(cb, "__func__", cb), "__code__", None) for cb in gc.callbacks}
+        while frame is not None:
+            if frame.f_code in codes or frame.f_code.co_name == "__del__":
+                return
+            frame = frame.f_back
+        raise KeyboardInterrupt
+
+    _interrupted.clear()
+    _closing.clear()
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        _closing.set()
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _remote(scheduler: str):
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"cannot reach a dask scheduler at {scheduler}: {err}") from None
+    try:
+        yield client
+    finally:
+        _closing.set()
+        client.close()
+
+
+@contextmanager
+def _local(workers: int | None):
     import dask
     from distributed import Client, LocalCluster
 
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as err:
-            raise ValueError(f"cannot reach a dask scheduler at {scheduler}: {err}") from None
-        try:
-            yield client
-        finally:
-            client.close()
-        return
     n = workers or default_workers()
     if n < 1:
         raise ValueError(f"--workers must be at least 1, not {n}")
-    with dask.config.set(LOCAL_SCHEDULER_CONFIG):
-        cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1", env=dict(WORKER_ENV), silence_logs=logging.ERROR,
-        )
+    # The workers start with Ctrl-C blocked (a child inherits the signal mask): a terminal sends
+    # SIGINT to the whole process group, and workers that died of it on their own would print
+    # tracebacks and leave their nannies waiting. This process stops them instead.
+    # A Ctrl-C during the start waits for it (a cluster half started could leave workers).
+    mask = _block_sigint()
+    cluster = client = None
+    aborted = True
     try:
-        with Client(cluster) as client:
-            yield client
+        with _sigint_deferred(check=False):
+            try:
+                with dask.config.set(LOCAL_SCHEDULER_CONFIG):
+                    cluster = LocalCluster(
+                        n_workers=n, threads_per_worker=1, processes=True,
+                        dashboard_address=None, host="127.0.0.1", env=dict(WORKER_ENV),
+                        silence_logs=logging.ERROR,
+                    )
+            finally:
+                _restore_sigmask(mask)  # a Ctrl-C held back by the mask is noted now
+        try:  # the scheduler's gc callback only logs (silenced here); Ctrl-C lands badly in it
+            from distributed.gc import disable_gc_diagnosis
+
+            disable_gc_diagnosis()
+        except ImportError:
+            pass
+        if _interrupted.is_set():  # a Ctrl-C during the start
+            raise KeyboardInterrupt
+        client = Client(cluster)
+        yield client
+        aborted = False
     finally:
-        cluster.close()
+        if cluster is not None:
+            _close_local(client, cluster, abort=aborted)
+
+
+def _close_local(client, cluster, *, abort: bool) -> None:
+    """Close ``client`` and the local ``cluster``, every worker process gone; on ``abort`` (Ctrl-C,
+    an error) in about a second, the trials still running killed."""
+    import signal
+
+    _closing.set()  # a second Ctrl-C must not cut this short and orphan the workers
+    pids = _worker_pids(cluster)
+    if abort:
+        # Killed first: the trials running are lost anyway, and they hold the cores the close
+        # needs. Dask (in this process) would log each killed trial and timed-out wait as errors.
+        for name in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _quietly(cluster.sync, _kill_workers, cluster, callback_timeout=5)
+    if client is not None:
+        _quietly(client.close, timeout=2)
+    _quietly(cluster.close, timeout=10)
+    for pid in pids:  # a last resort: a worker must never outlive the sweep
+        _quietly(os.kill, pid, signal.SIGKILL)
+
+
+async def _kill_workers(cluster) -> None:
+    """Kill the local worker processes now, their nannies closing first so none restarts its
+    worker (dask's own close asks a worker to finish its trial and waits 4 s before it kills,
+    and a worker left alive meanwhile logs errors as the scheduler goes)."""
+    import asyncio
+    import signal
+
+    nannies = list(cluster.workers.values())
+    closing = [asyncio.ensure_future(n.close(timeout=1)) for n in nannies]
+    await asyncio.sleep(0)  # each close has begun: its nanny is marked closing
+    for pid in _worker_pids(cluster):
+        _quietly(os.kill, pid, signal.SIGKILL)
+    await asyncio.gather(*closing, return_exceptions=True)
+
+
+def _worker_pids(cluster) -> list[int]:
+    """The process ids of a local cluster's workers (each a nanny's child process)."""
+    pids = []
+    for nanny in list(cluster.workers.values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if isinstance(pid, int) and pid > 0:
+            pids.append(pid)
+    return pids
+
+
+def _quietly(func, *args, **kwargs) -> None:
+    try:
+        func(*args, **kwargs)
+    except Exception as err:  # closing what may already be closed, dead or timed out
+        logging.getLogger(__name__).debug("%s: %s", getattr(func, "__name__", func), err)
+
+
+@contextmanager
+def _sigint_deferred(check: bool = True):
+    """A Ctrl-C under :func:`connect` waits for the end of the block, and raises
+    ``KeyboardInterrupt`` there (unless ``check`` is false: the caller looks at the note)."""
+    global _deferring
+    outer, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = outer
+    if check and _interrupted.is_set() and not outer and not _closing.is_set():
+        raise KeyboardInterrupt
+
+
+def _block_sigint():
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        return None
+    from multiprocessing import resource_tracker
+
+    # Started now: a thread that starts it unblocks SIGINT in itself (CPython's
+    # ensure_running), and dask's loop thread, which spawns the workers, would be that thread.
+    resource_tracker.ensure_running()
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _restore_sigmask(mask) -> None:
+    import signal
+
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def run_sweep(
@@ -518,6 +794,11 @@ def run_sweep(
     failed: list[str] = []
     index.update_sweep(status)
     if todo:
+        # Indexing checks a record with jsonschema, seconds to load on a busy machine: loaded
+        # now, not as the first trial is indexed, when a Ctrl-C would wait for it.
+        from snnlab.record_schema import config_problem
+
+        config_problem({})
         bar = _bar(len(trials), skipped, spec.name or out.name, progress)
         try:
             with connect(workers, scheduler) as client:
@@ -581,15 +862,18 @@ def _drive(client, trials, out: Path, retries: int, index: RunIndex, status: Swe
     failed = []
     last_poll = 0.0
     while futures:
+        if _interrupted.is_set():
+            raise KeyboardInterrupt
         ready = queue.next_batch(block=False) if queue.has_ready() else []
         for future in ready:
             trial = futures.pop(future)
             folder = out / trial.id
             if future.status == "finished":
                 record, info = future.result()
-                _write_trial(folder, record, info, attempts[trial.id])
-                index.add(record, path=folder, source="sweep", sweep=status.id)
-                status.done += 1
+                with _sigint_deferred():  # a Ctrl-C never parts a record from its index entry
+                    _write_trial(folder, record, info, attempts[trial.id])
+                    index.add(record, path=folder, source="sweep", sweep=status.id)
+                    status.done += 1
                 _track_best(status, status.metric, record.final(), trial.id)
                 bar.update(1)
             else:
