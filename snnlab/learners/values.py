@@ -116,7 +116,9 @@ def _normalise(key: str, declared: param.Parameter, value):
         if not math.isfinite(as_float):
             raise ValueError(f"parameter {key!r} must be a finite number, not {value}")
         if isinstance(declared, param.Integer):
-            if as_float != int(value):
+            # integers are compared exactly: above 2**53 a float no longer holds every one
+            exact = isinstance(value, (int, np.integer))
+            if not (exact or (as_float.is_integer() and value == int(value))):
                 raise ValueError(f"parameter {key!r} takes a whole number, not {value}")
             return int(value)
         return as_float

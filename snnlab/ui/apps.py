@@ -13,9 +13,13 @@ import threading
 
 import panel as pn
 
+from snnlab.ui.plain_text import PlainText
+
 APPS = ("lab", "compare", "neuron", "runs")
 
 log = logging.getLogger(__name__)
+#: Panel extensions the apps' widgets need (the run browser's table)
+EXTENSIONS = ("tabulator",)
 
 
 def data_root() -> str | None:
@@ -67,6 +71,67 @@ def _closed_socket_handler(loop, context) -> None:
         loop.default_exception_handler(context)
 
 
+class _BareWebsocketFilter(logging.Filter):
+    """A websocket opened without Bokeh's subprotocol (any stranger can send one) makes Tornado
+    log Bokeh's ProtocolError with a traceback; it is a refused request: one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from bokeh.protocol.exceptions import ProtocolError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ProtocolError):
+            record.msg, record.args = "refused a websocket request: %s", (error,)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _read_link_values_as_text() -> None:
+    """Keep a strange link from failing the page before the app sees it.
+
+    Panel reads every query value of a new page (``panel.util.parse_query``, through
+    ``Location.query_params``) and turns all-digit values into ``int``: ``?x=%C2%B2`` (``'²'``
+    passes ``str.isdigit``) or a value of more than 4300 digits raised in ``int()``, and the GET
+    answered HTTP 500 with a traceback in the log. Values it cannot read stay text here; the
+    apps read links from the raw search text anyway (``url_state.query_from_search``).
+    tests/ui/test_crafted_links.py fails if Panel's parser changes so that this stops holding.
+    """
+    from urllib.parse import parse_qsl, urlencode
+
+    from panel.io import location
+
+    parse = location.parse_query
+    if getattr(parse, "reads_bad_values_as_text", False):
+        return
+
+    def tolerant(query: str) -> dict:
+        try:
+            return parse(query)
+        except ValueError:
+            parsed = {}
+            for key, value in parse_qsl(query[1:]):
+                try:
+                    parsed.update(parse("?" + urlencode({key: value})))
+                except ValueError:
+                    parsed[key] = value
+            return parsed
+
+    tolerant.reads_bad_values_as_text = True
+    location.parse_query = tolerant
+
+
+def harden_server() -> None:
+    """What a server of these apps needs against strangers' requests (idempotent; done when
+    this module is imported, before any app is served)."""
+    _read_link_values_as_text()
+    tornado_log = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _BareWebsocketFilter) for f in tornado_log.filters):
+        tornado_log.addFilter(_BareWebsocketFilter())
+
+
+harden_server()
+
+
 def _quiet_closed_sockets() -> None:
     """Install :func:`_closed_socket_handler` on the server's event loop (this thread's)."""
     import asyncio
@@ -96,9 +161,16 @@ def built_on_open(build, *, waiting: str = "Starting…") -> pn.Column:
 
     def fill():
         _quiet_closed_sockets()
-        shell[:] = [build()]
+        try:
+            shell[:] = [build()]
+        except Exception as err:  # the tab says so instead of "Starting…" for ever
+            log.exception("an app could not start")
+            shell[:] = [PlainText(f"This page could not start: {err}",
+                                  styles={"color": "#842029", "white-space": "pre-wrap"})]
 
     if _served():
+        # the page is drawn before the app exists: declare the extensions the apps use
+        pn.extension(*EXTENSIONS)
         pn.state.onload(fill)
     else:
         fill()

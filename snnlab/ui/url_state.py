@@ -16,6 +16,10 @@ from snnlab.learners.base import parse_hyperparameters
 from snnlab.learners.presets import default_preset, find_preset, preset_names
 
 RESERVED = ("learner", "task", "seed", "preset")
+#: refusals listed one by one in the notice; past this they are counted (a crafted link may
+#: carry thousands of names)
+MAX_PROBLEMS = 12
+QUOTE_LIMIT = 40  # characters of a refused name or value quoted in a notice
 NO_PRESET = "none"  # ``preset=none``: the learner's own defaults
 #: where a learner starts when no task is asked for (else the first task it can learn)
 STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
@@ -66,7 +70,7 @@ def parse_query(
     learner = query.get("learner", default_learner)
     if learner not in learner_names():
         problems.append(
-            f"learner {learner!r} is unknown; choose one of {', '.join(learner_names())}"
+            f"learner {_quoted(learner)} is unknown; choose one of {', '.join(learner_names())}"
         )
         learner = default_learner
     tasks = lab_tasks(learner, available_tasks)
@@ -74,7 +78,8 @@ def parse_query(
     task = query.get("task", fallback)
     if task not in tasks:
         problems.append(
-            f"task {task!r} is not available for {learner}; choose one of {', '.join(tasks)}"
+            f"task {_quoted(task)} is not available for {learner}; choose one of "
+            f"{', '.join(tasks)}"
         )
         task = fallback
     seed = 0
@@ -92,20 +97,34 @@ def parse_query(
             preset = find_preset(learner, query["preset"])
         else:
             problems.append(
-                f"preset {query['preset'][:40]!r} is not one of {learner}'s presets for {task} "
+                f"preset {_quoted(query['preset'])} is not one of {learner}'s presets for {task} "
                 f"({', '.join(names) or 'it has none'}); using "
                 f"{preset.name if preset else 'the learner defaults'}"
             )
     params = {}
+    cls = learner_class(learner)
+    known = sorted(k for k in cls.param if k != "name")
     for key, text in query.items():
         if key in RESERVED:
             continue
+        if key not in known:  # said here: the key itself may be kilobytes long
+            problems.append(f"{learner!r} has no parameter {_quoted(key)}; it has "
+                            f"{', '.join(known)}; using the default")
+            continue
         try:
-            params.update(parse_hyperparameters(learner_class(learner), {key: text}))
+            params.update(parse_hyperparameters(cls, {key: text}))
         except ValueError as err:
             problems.append(f"{err}; using the default")
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [f"and {more} more settings refused"]
     return LabState(learner=learner, task=task, seed=seed,
                     preset=preset.name if preset else None, params=params, problems=problems)
+
+
+def _quoted(text: str) -> str:
+    """``text`` (from a link) quoted for a notice, cut to ``QUOTE_LIMIT`` characters."""
+    return repr(text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "…")
 
 
 def preset_values(learner: str, preset: str | None) -> dict:

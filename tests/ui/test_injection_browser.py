@@ -83,7 +83,8 @@ def test_the_run_browser_shows_markup_in_records_as_text(chromium, tmp_path):
         config = {"learner": "readout", "task": "digits-events", "seed": i,
                   "params": {payload: payload}, "hyperparameters": {payload: payload},
                   "steps": 1, "eval_every": 1, "task_options": {payload: payload},
-                  "task_info": {"kind": payload}, "versions": {payload: payload}}
+                  "task_info": {"kind": "classification", "note": payload},
+                  "versions": {payload: payload}}
         metrics = [{"step": 1, "loss": 1.0, payload: 0.5}]
         index.add(RunRecord(config=config, metrics=metrics), path=tmp_path / f"r{i}",
                   source=payload, sweep=payload)
