@@ -199,3 +199,45 @@ def test_neighbouring_seeds_share_no_stream(name):
     # initial weights differ as well (no shared draws)
     wa, wb = a.weights(), b.weights()
     assert all(not np.array_equal(wa[k], wb[k]) for k in wa if np.ptp(wa[k]) > 0)
+
+
+REPLAY_TASKS = {"readout": ("digits-events", {"max_train": 40, "max_test": 20}),
+                "ep": ("digits-events", {"max_train": 40, "max_test": 20}),
+                "gem": ("digits-events", {"max_train": 20, "max_test": 10}),
+                "normad": ("spike-xor", {}), "wp": ("regression-sine", {})}
+
+
+def _live_numbers(name) -> list[str]:
+    """Real-valued hyperparameters a schedule may change (not rebuilds, not bookkeeping)."""
+    cls = learners.learner_class(name)
+    return [k for k, p in cls.param.objects().items()
+            if type(p) is param.Number and k not in cls.rebuild_params
+            and not k.endswith("_every") and p.bounds is not None][:3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_live_changes_at_one_step_and_at_many_replay_exactly(name):
+    from snnlab.training import RunConfig, run
+
+    task, options = REPLAY_TASKS[name]
+    cls = learners.learner_class(name)
+    keys = _live_numbers(name)
+    assert len(keys) >= 2, keys
+
+    def moved(key, fraction):
+        low, high = cls.param[key].bounds
+        value = getattr(cls, key)
+        target = value * 0.5 if low is None or value * 0.5 >= low else (value + (high or value)) / 2
+        return value + fraction * (target - value)
+
+    schedule = [{"step": 2, "params": {keys[0]: moved(keys[0], 1.0)}},
+                {"step": 2, "params": {keys[1]: moved(keys[1], 1.0)}},  # same step
+                *({"step": s, "params": {keys[0]: moved(keys[0], 1.0 / s)}} for s in (3, 4, 5))]
+    config = RunConfig(learner=name, task=task, task_options=options, steps=6, eval_every=3,
+                       seed=5, schedule=schedule)
+    record = run(config)
+    assert record.config["hyperparameters"][keys[1]] == pytest.approx(moved(keys[1], 1.0))
+    again = run(RunConfig.from_dict(record.config))
+    assert set(record.state) == set(again.state)
+    assert all(np.array_equal(record.state[k], again.state[k]) for k in record.state)
+    assert record.metrics == again.metrics
