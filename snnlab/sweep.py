@@ -624,6 +624,26 @@ def _remote(scheduler: str):
         client.close()
 
 
+class _InterruptedSyncFilter(logging.Filter):
+    """A Ctrl-C that lands while the main thread waits in distributed's ``sync()`` makes its
+    ``cancel`` callback run before the future it cancels exists; Tornado then logs that
+    callback's NameError with a traceback (a bug of distributed.utils.sync). The interrupt is
+    already handled: the record becomes one debug line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NameError) and "sync.<locals>.cancel" in record.getMessage():
+            logging.getLogger(__name__).debug("interrupted a wait on the cluster: %s", error)
+            return False
+        return True
+
+
+def _drop_interrupted_sync_tracebacks() -> None:
+    tornado_log = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _InterruptedSyncFilter) for f in tornado_log.filters):
+        tornado_log.addFilter(_InterruptedSyncFilter())
+
+
 @contextmanager
 def _local(workers: int | None):
     import dask
@@ -632,6 +652,7 @@ def _local(workers: int | None):
     n = workers or default_workers()
     if n < 1:
         raise ValueError(f"--workers must be at least 1, not {n}")
+    _drop_interrupted_sync_tracebacks()
     # The workers start with Ctrl-C blocked (a child inherits the signal mask): a terminal sends
     # SIGINT to the whole process group, and workers that died of it on their own would print
     # tracebacks and leave their nannies waiting. This process stops them instead.

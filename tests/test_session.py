@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from snnlab import Session, learners
+from snnlab import Session, learners, warmup
 from toy_tasks import toy_classification
 
 
@@ -169,20 +169,24 @@ def test_evaluations_run_beside_the_steps_and_equal_a_headless_run():
 
 def test_a_slow_evaluation_does_not_stop_the_steps(monkeypatch):
     learner = learners.make("readout", seed=0)
+    task = toy_classification()
+    # compiled first: a cold cache compiles holding the interpreter for a while, which would
+    # stall the steps this test times
+    warmup.warm_up(learner, task)
     evaluate = type(learner).evaluate
     started = threading.Event()
 
     def slow(self, split="test", max_samples=None):
         started.set()
-        time.sleep(1.0)
+        time.sleep(1.5)  # each of the train and the test evaluation
         return evaluate(self, split, max_samples)
 
     monkeypatch.setattr(type(learner), "evaluate", slow)
-    with Session(learner, toy_classification(), eval_every=10) as s:
+    with Session(learner, task, eval_every=10) as s:
         s.play()
         assert started.wait(10)
         at_start = s.steps_done
-        assert wait_for(lambda: s.steps_done >= at_start + 5, timeout=0.9)
+        assert wait_for(lambda: s.steps_done >= at_start + 5, timeout=1.4)
         assert wait_for(lambda: len(s.evaluations) >= 1, timeout=10)
 
 

@@ -170,3 +170,26 @@ def test_ctrl_c_while_the_workers_start_leaves_none_behind(tmp_path):
     finally:
         cleanup(proc)
         err.close()
+
+
+def test_distributeds_interrupted_sync_callback_is_not_a_traceback():
+    import logging
+    import sys
+
+    from snnlab.sweep import _InterruptedSyncFilter
+
+    def record_of(message, error):
+        record = logging.LogRecord("tornado.application", logging.ERROR, __file__, 1, message,
+                                   (), None)
+        try:
+            raise error
+        except type(error):
+            record.exc_info = sys.exc_info()
+        return record
+
+    dask_bug = record_of("Exception in callback functools.partial(<function sync.<locals>."
+                         "cancel at 0x7f>)", NameError("cannot access free variable 'future'"))
+    other = record_of("Exception in callback functools.partial(<function other>)",
+                      NameError("a real bug"))
+    assert _InterruptedSyncFilter().filter(dask_bug) is False
+    assert _InterruptedSyncFilter().filter(other) is True
