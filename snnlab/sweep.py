@@ -503,7 +503,6 @@ def is_complete(folder: str | Path) -> bool:
 def run_trial(config: RunConfig) -> tuple[RunRecord, dict]:
     """A worker's part of a trial: the run's record and where and how long it ran."""
     import socket
-    import threading
 
     from tqdm.std import tqdm
 
