@@ -27,15 +27,6 @@ import statistics
 import sys
 import time
 
-#: learner settings of the benchmark (single-threaded kernels: the other core serves the UI)
-LEARNERS = {
-    "gem": ("digits-events", {"n_samples": 5, "batch_size": 1, "n_threads": 1}),
-    "ep": ("digits-events", {"batch_size": 8, "n_threads": 1}),
-    "readout": ("digits-events", {}),
-    "wp": ("regression-sine", {"n_threads": 1}),
-    "normad": ("spike-pattern", {}),
-}
-TASK_OPTIONS = {"gem": {"pooling": 2, "polarity": "merge", "binary": True}}
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -62,6 +53,20 @@ def steps_per_second(session, seconds: float) -> float:
     return (session.steps_done - start_steps) / (time.perf_counter() - start)
 
 
+def lab_opening(learner: str) -> tuple[str, dict, dict]:
+    """The task, settings and task options the lab opens ``learner`` with (its starting task's
+    default preset), on single-threaded kernels: the other core serves the UI."""
+    from snnlab.learners import default_preset, learner_class
+    from snnlab.ui.url_state import starting_task
+
+    task = starting_task(learner)
+    preset = default_preset(learner, task)
+    params = dict(preset.params) if preset else {}
+    if "n_threads" in learner_class(learner).param:
+        params["n_threads"] = 1
+    return task, params, dict(preset.task_options) if preset else {}
+
+
 def run(quick: bool = False, learner: str = "gem", seconds: float | None = None, rounds: int = 3,
         fps: int = 10, minutes: float = 0.0) -> dict:
     import panel as pn
@@ -72,14 +77,13 @@ def run(quick: bool = False, learner: str = "gem", seconds: float | None = None,
     from snnlab.ui.lab import Lab
 
     seconds = seconds or (4.0 if quick else 10.0)
-    task_name, params = LEARNERS[learner]
+    task_name, params, options = lab_opening(learner)
     labs = []
 
     def build():
         built = snnlab.learners.make(learner, seed=0, **params)
         # evaluations would make the step rate lumpy; they cost the same watched or not
-        session = snnlab.Session(built, snnlab.data.load_task(task_name, **TASK_OPTIONS.get(learner, {})),
-                                 eval_every=0)
+        session = snnlab.Session(built, snnlab.data.load_task(task_name, **options), eval_every=0)
         lab = Lab(session, fps=fps)
         labs.append(lab)
         return lab
@@ -150,7 +154,7 @@ def run(quick: bool = False, learner: str = "gem", seconds: float | None = None,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learner", default="gem", choices=sorted(LEARNERS))
+    parser.add_argument("--learner", default="gem", help="a registered learner's name")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fps", type=int, default=10)

@@ -14,9 +14,8 @@ from pathlib import Path
 
 #: benchmarks with ``run(quick=False) -> dict``: modules of snnlab.benchmarks (shipped), and
 #: browser ones that need Playwright and Chromium, scripts under the source tree's benchmarks/
-PACKAGED_BENCHMARKS = ("engine", "ep", "gem", "wp", "sweep", "normad")
-BROWSER_BENCHMARKS = ("ui", "ui_overhead")
-BENCHMARKS = PACKAGED_BENCHMARKS + BROWSER_BENCHMARKS
+ENGINE_BENCHMARKS = ("engine", "sweep")  # snnlab.benchmarks.<name>
+BROWSER_BENCHMARKS = ("ui", "ui_overhead")  # benchmarks/<name>.py in a source checkout
 
 
 def _key_values(pairs: list[str], flag: str) -> dict[str, str]:
@@ -110,9 +109,15 @@ def cmd_bench(args) -> int:
     import importlib
     import importlib.util
 
-    if args.name in PACKAGED_BENCHMARKS:
-        module = importlib.import_module(f"snnlab.benchmarks.{args.name}")
-    else:
+    from snnlab.learners import learner_names, learner_spec
+
+    learners = [n for n in learner_names() if learner_spec(n).benchmark]
+    if args.name in ENGINE_BENCHMARKS:
+        run = importlib.import_module(f"snnlab.benchmarks.{args.name}").run
+    elif args.name in learners:
+        module, function = learner_spec(args.name).benchmark.split(":")
+        run = getattr(importlib.import_module(module), function)
+    elif args.name in BROWSER_BENCHMARKS:
         path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{args.name}.py"
         if not path.is_file():
             raise ValueError(f"the browser benchmark {args.name!r} runs from a source checkout "
@@ -120,7 +125,11 @@ def cmd_bench(args) -> int:
         spec = importlib.util.spec_from_file_location(f"snnlab_bench_{args.name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    print(json.dumps(module.run(quick=args.quick), indent=2))
+        run = module.run
+    else:
+        known = ", ".join(sorted([*ENGINE_BENCHMARKS, *learners, *BROWSER_BENCHMARKS]))
+        raise ValueError(f"no benchmark {args.name!r}; the benchmarks are {known}")
+    print(json.dumps(run(quick=args.quick), indent=2))
     return 0
 
 
@@ -374,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
 
     bench = sub.add_parser("bench", help="run a benchmark, print JSON")
-    bench.add_argument("name", choices=sorted(BENCHMARKS))
+    bench.add_argument("name", help=f"{', '.join(ENGINE_BENCHMARKS)}, a learner's name (its "
+                       f"benchmark), or {', '.join(BROWSER_BENCHMARKS)} (browser; source checkout)")
     bench.add_argument("--quick", action="store_true", help="fewer repeats")
     bench.set_defaults(func=cmd_bench)
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from snnlab import sweep
 from snnlab.cli import main
+from snnlab.learners import learner_names
 from snnlab.sweep import SPEC_KEYS, expand, load_spec
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=150,
@@ -26,7 +27,7 @@ FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=150
 MAX_TRIALS = 40  # small: a valid expansion stays quick to build
 TRIED = Counter()
 
-LEARNERS = ["readout", "ep", "gem", "normad", "wp"]
+LEARNERS = learner_names()
 TASKS = ["digits-events", "spike-xor", "regression-sine", "pde-heat1d"]
 PARAMS = ["lr", "batch_size", "l2", "features", "average_start", "damping", "n_threads", "hidden",
           "rule", "seed", "name"]

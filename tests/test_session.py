@@ -5,9 +5,9 @@ import time
 
 import numpy as np
 import pytest
+from toy_tasks import toy_classification
 
 from snnlab import Session, learners, warmup
-from toy_tasks import toy_classification
 
 
 def wait_for(condition, timeout=10.0):

@@ -42,7 +42,7 @@ SCOPES = ("global", "layer")
 # residual was still falling, so its half-life was chosen among 10k, 30k and 100k steps by the
 # final training (residual) loss of 5-CPU-minute runs, never by the error against the exact
 # solution; Burgers (no target in the issue) likewise between 2000 and 30000.
-# The half-lives are the presets' (see snnlab.learners.perturbation.PRESETS).
+# The half-lives are the presets' (see snnlab.learners.wp.presets).
 def _preset(name: str) -> dict:
     return {"lr_half_life": find_preset("wp", name).params["lr_half_life"]}
 

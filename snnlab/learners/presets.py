@@ -3,7 +3,7 @@
 A preset is the single source of truth for a recipe: its hyperparameters, the task options it
 needs, its training budget (steps or passes over the training split, with any learning-rate
 schedule among the hyperparameters), a one-line description and how it was chosen. Each learner
-module declares its presets in ``PRESETS``; one of them is the ``default`` for each task it
+package declares its presets in its ``LEARNER`` spec; one of them is the ``default`` for each task it
 names. ``snnlab train``, the lab, links, sweeps, experiments, benchmarks and notebooks resolve
 recipes here; none carries its own.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from snnlab.learners.registry import learner_class, learner_names
+from snnlab.learners.registry import learner_names, learner_spec
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results" / "presets" / "results.json"
 
@@ -60,17 +60,14 @@ class Preset:
         """The preset's hyperparameters with ``overrides`` on top, checked against the bounds."""
         from snnlab.learners.base import check_hyperparameters, restore_types
 
-        cls = learner_class(self.learner)
+        cls = learner_spec(self.learner).learner
         values = restore_types(cls, {**self.params, **(overrides or {})})
         check_hyperparameters(cls, values)
         return values
 
 
 def _declared(learner: str) -> tuple[Preset, ...]:
-    import importlib
-
-    module = importlib.import_module(learner_class(learner).__module__)
-    return tuple(getattr(module, "PRESETS", ()))
+    return tuple(learner_spec(learner).presets)
 
 
 def all_presets() -> list[Preset]:

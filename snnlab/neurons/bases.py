@@ -1,7 +1,7 @@
 """Temporal basis functions for GLM / spike-response neurons (Pillow et al. 2008).
 
-A synapse of the GLM neuron (:mod:`snnlab.neurons.glm`) filters its presynaptic spike train
-with ``n_basis`` kernels over a memory of ``memory`` steps and learns one weight per kernel.
+A synapse of the GLM neuron (:mod:`snnlab.learners.gem.network`) filters its presynaptic spike
+train with ``n_basis`` kernels over a memory of ``memory`` steps and learns one weight per kernel.
 Every function here returns kernels sampled at the lags ``tau = 1, ..., memory``: column ``d``
 holds the value at lag ``d + 1``, so ``(a * s)_{t-1} = sum_d a[d] s_{t-1-d}``.
 

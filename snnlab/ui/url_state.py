@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from snnlab.data import tasks_of_kind
-from snnlab.learners import learner_class, learner_names
+from snnlab.learners import learner_class, learner_names, learner_spec
 from snnlab.learners.base import parse_hyperparameters
 from snnlab.learners.presets import default_preset, find_preset, preset_names
 
@@ -21,8 +21,6 @@ RESERVED = ("learner", "task", "seed", "preset")
 MAX_PROBLEMS = 12
 QUOTE_LIMIT = 40  # characters of a refused name or value quoted in a notice
 NO_PRESET = "none"  # ``preset=none``: the learner's own defaults
-#: where a learner starts when no task is asked for (else the first task it can learn)
-STARTING_TASKS = {"wp": "regression-sine", "normad": "spike-pattern"}
 
 
 @dataclass
@@ -44,9 +42,10 @@ def lab_tasks(learner: str, available: list[str] | None = None) -> list[str]:
 
 
 def starting_task(learner: str, available: list[str] | None = None) -> str:
-    """The task a learner starts on when none (or one it cannot learn) is asked for."""
+    """The task a learner starts on when none (or one it cannot learn) is asked for: the one its
+    spec names, else the first task of its kinds."""
     tasks = lab_tasks(learner, available)
-    preferred = STARTING_TASKS.get(learner)
+    preferred = learner_spec(learner).starting_task
     return preferred if preferred in tasks else tasks[0]
 
 

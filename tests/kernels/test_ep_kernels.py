@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from snnlab._kernels import ep as K
-from snnlab._kernels.reference import ep as R
 from snnlab._kernels.rng import make_streams
+from snnlab.learners.ep import kernels as K
+from snnlab.learners.ep import reference as R
 
 WIDTHS = np.array([7, 5, 4, 3], dtype=np.int64)
 BIAS = 1

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from snnlab._kernels import glm as kernels
-from snnlab._kernels.reference import glm as reference
 from snnlab._kernels.rng import make_streams
-from snnlab.neurons.glm import (
+from snnlab.learners.gem import kernels, reference
+from snnlab.learners.gem.network import (
     RULES,
     GEMConfig,
     GEMWorkspace,

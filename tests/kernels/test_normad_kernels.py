@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from snnlab._kernels import normad as kernels
-from snnlab._kernels.reference import normad as twins
-from snnlab.learners.normad import (
+from snnlab.learners.normad import kernels
+from snnlab.learners.normad import reference as twins
+from snnlab.learners.normad.learner import (
     NUMBA,
     approximate_filtered_traces,
     forward,

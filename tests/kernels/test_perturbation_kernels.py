@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from snnlab._kernels import perturbation as kernels
-from snnlab._kernels.reference import perturbation as reference
-from snnlab.learners.perturbation import SpikingMLP
+from snnlab.learners.wp import kernels, reference
+from snnlab.learners.wp.learner import SpikingMLP
 
 
 def network(encoding, hidden=(12, 6), reset="subtract", n_steps=10):

@@ -10,7 +10,12 @@ from snnlab._kernels.subnormals import (
     flush_subnormals,
     restore_subnormals,
 )
-from snnlab.neurons.glm import GEMConfig, GLMNetworkShape, gem_train_example, init_glm_network
+from snnlab.learners.gem.network import (
+    GEMConfig,
+    GLMNetworkShape,
+    gem_train_example,
+    init_glm_network,
+)
 
 SUBNORMAL = np.float32(2e-38)  # halving it lands below float32's smallest normal, 1.18e-38
 

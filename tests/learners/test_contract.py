@@ -11,19 +11,12 @@ from snnlab import learners
 from snnlab.data.task import Task
 from snnlab.runner import Runner
 
-# Settings that make each learner learn its toy task within a few dozen steps.
-TOY_PARAMS = {
-    "readout": {"lr": 2.0},
-    "ep": {"batch_size": 8},
-    "gem": {"lr": 0.05, "average_start": -1, "n_samples": 2},
-    "wp": {"hidden": (16,), "lr": 0.02, "n_directions": 8, "diagnostic_every": 0},
-    "normad": {"lr": 1000.0},
-}
 NAMES = learners.learner_names()
 
 
 def make(name, **extra):
-    return learners.make(name, **{**TOY_PARAMS.get(name, {}), **extra})
+    # quick_settings: what makes it learn its toy task within a few dozen steps
+    return learners.make(name, **{**learners.learner_spec(name).quick_settings, **extra})
 
 
 def toy_task(name) -> Task:

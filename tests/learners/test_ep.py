@@ -137,7 +137,7 @@ def test_full_ep_state_round_trips_and_refuses_too_many_sites(monkeypatch):
         assert learner.step(batch).scalars == twin.step(batch).scalars
     with pytest.raises(ValueError, match="training samples"):
         learner.step(task.batch(np.arange(4), split="test"))
-    import snnlab.learners.ep as ep_module
+    import snnlab.learners.ep.learner as ep_module
 
     monkeypatch.setattr(ep_module, "MAX_SITE_VALUES", 1000)
     with pytest.raises(ValueError, match="inference='adf'"):

@@ -7,7 +7,7 @@ from toy_tasks import toy_classification
 from snnlab import learners
 from snnlab.data import load_task
 from snnlab.data.prediction import split_halves
-from snnlab.learners.gem import class_targets, vote_shares
+from snnlab.learners.gem.learner import class_targets, vote_shares
 from snnlab.runner import Runner
 
 

@@ -6,7 +6,7 @@ from toy_tasks import toy_spike_train
 
 from snnlab import learners
 from snnlab.data import load_task
-from snnlab.learners.normad import forward, normad_updates, spike_trains_match
+from snnlab.learners.normad.learner import forward, normad_updates, spike_trains_match
 from snnlab.neurons.physical_lif import PhysicalLIFParameters
 from snnlab.runner import Runner
 from snnlab.spike_trains import van_rossum_distance

@@ -110,7 +110,8 @@ def _losses(learner, task, steps):
     return np.array([runner.advance().scalars["loss"] for _ in range(steps)])
 
 
-@pytest.mark.parametrize("learner", ["readout", "ep", "gem"])
+@pytest.mark.parametrize("learner", [n for n in learner_names()
+                                     if default_preset(n, "digits-events")])
 def test_default_classification_preset_learns_digits_events(learner):
     config = config_from_preset(learner, "digits-events", epochs=1, eval_every=0)
     final = run(config).final()

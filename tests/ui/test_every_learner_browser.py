@@ -4,8 +4,8 @@ Play, evaluation plots at their cadence, and nothing moves after Pause."""
 import time
 
 import pytest
-
 from browser import NOW_JS, PLOT_CHANGES_JS, plots_changed_since, served, wait_until, watch_plots
+
 from snnlab import warmup
 from snnlab.learners import learner_names
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from snnlab import learners
-from snnlab.learners.gem import MAX_SNAPSHOT_COMPARTMENTS
+from snnlab.learners.gem.learner import MAX_SNAPSHOT_COMPARTMENTS
 from snnlab.learners.snapshot import Snapshot
 from snnlab.runner import Evaluation
 from snnlab.ui.views import base, learner_views

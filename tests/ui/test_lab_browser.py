@@ -4,7 +4,6 @@ import time
 
 import numpy as np
 import pytest
-
 from browser import ROWS_JS, served, wait_until
 
 pytestmark = pytest.mark.browser
@@ -88,7 +87,7 @@ def test_closing_the_tab_stops_the_session_thread(chromium):
 
 def test_a_cold_learner_says_it_is_compiling_then_runs(chromium, monkeypatch):
     from snnlab import warmup
-    from snnlab.learners.readout import Readout
+    from snnlab.learners.readout.learner import Readout
     from snnlab.ui.lab import Lab
 
     # a learner whose kernels are cold: no background warm-up, a first step that takes a while

@@ -4,7 +4,6 @@ another preset in the lab applies it after asking to rebuild, and the URL follow
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from browser import served, wait_until
 
 from snnlab import warmup

@@ -6,6 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 from bokeh.models import Plot
+from toy_tasks import toy_classification
 
 from snnlab import Session, learners
 from snnlab.learners.snapshot import Snapshot
@@ -17,7 +18,6 @@ from snnlab.ui.url_state import parse_query, to_query
 from snnlab.ui.views import LearningCurveView, MembraneView, RasterView, WeightHistogramView
 from snnlab.ui.views.membrane import traces_with_breaks
 from snnlab.ui.views.raster import MAX_POINTS, raster_points, select_neurons
-from toy_tasks import toy_classification
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_learning_curves_append_rows_lose_none_and_gaps_are_nan():
 
 
 def test_streamed_rows_roll_over(monkeypatch):
-    import snnlab.ui.views.curves as curves
+    from snnlab.ui.views import curves
 
     monkeypatch.setattr(curves, "BUFFER_ROWS", 50)
     view = LearningCurveView(kind="regression")

@@ -7,8 +7,8 @@ from bokeh.models import DataRange1d, LogScale
 
 from snnlab import Session, learners
 from snnlab.data import load_task
-from snnlab.learners.perturbation import PLOT_SLICES
 from snnlab.learners.snapshot import Snapshot
+from snnlab.learners.wp.learner import PLOT_SLICES
 from snnlab.ui.lab import build_views
 from snnlab.ui.views import MembraneView, RasterView, WeightHistogramView, learner_views
 from snnlab.ui.views import base as views_base

@@ -19,7 +19,7 @@ import panel as pn
 import param
 from bokeh.models import HoverTool, Legend, LegendItem, Range1d
 
-from snnlab.learners.gem import MAX_SNAPSHOT_COMPARTMENTS
+from snnlab.learners.gem.learner import MAX_SNAPSHOT_COMPARTMENTS
 from snnlab.ui.views.base import (
     EVALUATION_TAG,
     PALETTE,

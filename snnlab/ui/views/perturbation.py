@@ -14,7 +14,7 @@ import numpy as np
 from bokeh.core.properties import value
 from bokeh.models import Legend, LegendItem, Span
 
-from snnlab.learners.perturbation import PLOT_SLICES
+from snnlab.learners.wp.learner import PLOT_SLICES
 from snnlab.ui.views.base import (
     PALETTE,
     LiveView,

@@ -9,7 +9,7 @@ initial weights; ``numba`` uses :mod:`snnlab._kernels`, ``numpy`` the reference 
 (vectorised over neurons and batch, a Python loop over time steps for the neuron).
 
 Reported: epochs per second of each and their ratio (target >= 10). Run with
-``python -m snnlab.benchmarks.normad`` or import :func:`run`.
+``python -m snnlab.learners.normad.benchmark`` or import :func:`run`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from snnlab import learners
 from snnlab.data import load_task
-from snnlab.learners.normad import NUMBA, forward, normad_updates, numpy_backend
+from snnlab.learners.normad.learner import NUMBA, forward, normad_updates, numpy_backend
 
 SIZES = {"n_inputs": 100, "hidden": 50, "n_outputs": 10}
 TARGET_RATIO = 10.0

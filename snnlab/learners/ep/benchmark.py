@@ -3,7 +3,7 @@
 Network: one hidden layer of 100 Heaviside units, Gaussian weights, ``batch_mode="sum"`` with
 batches of 32 (the mode whose samples run in parallel), binary per-recording inputs
 (2 x 34 x 34 = 2312). The Numba kernels (all threads Numba has) and their vectorised NumPy
-twin (:mod:`snnlab._kernels.reference.ep`) run the same training steps in the same process;
+twin (:mod:`snnlab.learners.ep.reference`) run the same training steps in the same process;
 the ratio is what to read, not the absolute times. Uses the real recordings under
 ``--data`` (default ``../shared/data/nmnist``).
 """
@@ -17,10 +17,9 @@ import time
 import numba
 import numpy as np
 
-from snnlab._kernels import ep as kernels
-from snnlab._kernels.reference import ep as reference
 from snnlab.data import load_task
-from snnlab.learners.ep import EP
+from snnlab.learners.ep import kernels, reference
+from snnlab.learners.ep.learner import EP
 
 DATA = "../shared/data/nmnist"
 

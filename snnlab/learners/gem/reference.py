@@ -1,4 +1,4 @@
-"""NumPy twin of :mod:`snnlab._kernels.glm`: dense, all compartments at once, no skipped rows.
+"""NumPy twin of :mod:`snnlab.learners.gem.kernels`: dense, all compartments at once, no skipped rows.
 
 Same arguments and buffers as the kernels (minus workspaces and thread count); the math is
 written as whole-array expressions over compartments so it reads like the module docstring of
@@ -8,8 +8,8 @@ free outputs in order.
 
 import numpy as np
 
-from snnlab._kernels.glm import BASELINE_EPS, GEM, IW, MB, MB1
 from snnlab._kernels.reference.rng import uniform_streams
+from snnlab.learners.gem.kernels import BASELINE_EPS, GEM, IW, MB, MB1
 
 
 def log_sigmoid(z):

@@ -3,8 +3,8 @@
 Network at the size the GEM authors' code was timed at: 2x2-pooled 17x17 = 289 inputs
 (polarities merged, binary), 16 hidden neurons, 10 outputs, T = 30 bins, 8 raised-cosine bases
 over 10 steps, rule ``gem`` with per-step updates. The Numba kernel
-(:func:`snnlab.neurons.glm.gem_train_example`, ``n_threads`` threads, default 1) and its
-vectorised NumPy twin (:mod:`snnlab._kernels.reference.glm`, all compartments as whole-array
+(:func:`snnlab.learners.gem.network.gem_train_example`, ``n_threads`` threads, default 1) and its
+vectorised NumPy twin (:mod:`snnlab.learners.gem.reference`, all compartments as whole-array
 expressions) learn the same examples in the same process; the ratios are what to read, not the
 absolute times. Each example is timed by the wall clock and by the CPU time of the calling
 thread (``time.thread_time``; with one Numba thread the kernel runs in that thread): on a shared
@@ -21,12 +21,11 @@ import time
 
 import numpy as np
 
-from snnlab._kernels import glm as kernels
-from snnlab._kernels.reference import glm as reference
 from snnlab._kernels.rng import make_streams
 from snnlab.data import load_task
-from snnlab.learners.gem import class_targets, numba_threads
-from snnlab.neurons.glm import (
+from snnlab.learners.gem import kernels, reference
+from snnlab.learners.gem.learner import class_targets, numba_threads
+from snnlab.learners.gem.network import (
     GEMConfig,
     GEMWorkspace,
     GLMNetworkShape,

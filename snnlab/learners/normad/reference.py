@@ -1,4 +1,4 @@
-"""Vectorised NumPy twins of :mod:`snnlab._kernels.normad` (same arguments, same buffers)."""
+"""Vectorised NumPy twins of :mod:`snnlab.learners.normad.kernels` (same arguments, same buffers)."""
 
 import numpy as np
 

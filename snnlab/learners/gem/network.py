@@ -16,14 +16,14 @@ itself through its feedback kernel only (the hidden->hidden diagonal stays zero)
 K compartments share all parameters; each samples its own hidden spikes (and, when free, its
 own outputs) from its own RNG stream (:func:`snnlab._kernels.rng.make_streams`).
 
-Learning rules (``GEMConfig.rule``; math in :mod:`snnlab._kernels.glm` and snnlab/docs/algorithms.md
+Learning rules (``GEMConfig.rule``; math in :mod:`snnlab.learners.gem.kernels` and snnlab/docs/algorithms.md
 section 2): ``"gem"`` (generalized EM, the default), ``"iw"`` (importance-weighted ELBO with a
 running baseline), ``"mb"`` (K single-sample variational updates averaged, KL toward a target
 hidden rate) and ``"mb1"`` (the same with K = 1).
 
 Shapes: one training example is ``x`` uint8 ``(T, n_in)`` and ``y`` uint8 ``(T, n_out)``;
 inference takes batches ``(T, B, n_in)``. Parameters are stored in one float32 matrix
-``GLMNetwork.theta`` ``(R, n_post)`` (layout in :mod:`snnlab._kernels.glm`); the named
+``GLMNetwork.theta`` ``(R, n_post)`` (layout in :mod:`snnlab.learners.gem.kernels`); the named
 properties (``w_in_hid`` ``(n_in, n_hid, n_basis)`` etc.) are writeable views into it.
 """
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from snnlab._kernels import glm as kernels
 from snnlab._kernels.subnormals import callers_mode_kept
+from snnlab.learners.gem import kernels
 from snnlab.neurons.bases import exponential_kernel, raised_cosine_basis
 
 RULES = {"gem": kernels.GEM, "iw": kernels.IW, "mb": kernels.MB, "mb1": kernels.MB1}

@@ -1,4 +1,4 @@
-"""NumPy twin of :mod:`snnlab._kernels.perturbation`, vectorised over units and points.
+"""NumPy twin of :mod:`snnlab.learners.wp.kernels`, vectorised over units and points.
 
 Same arguments, same outputs (``n_chunks`` and ``n_threads`` are accepted and ignored). Layer
 currents are batched float64 matrix products rounded to float32, as the kernel's float64 sums

@@ -5,7 +5,7 @@ estimate (64 collocation points x 3 stencil points + 2 boundary points = 194 poi
 the ``wp`` default network 1 -> 64 LIF -> 1 readout). One call evaluates the K + 1 = 17
 parameter sets of a forward-difference estimate. Engines, timed in the same run, interleaved:
 the Numba kernel on 1 and 2 threads and its vectorised NumPy twin
-(:mod:`snnlab._kernels.reference.perturbation`, batched float64 matrix products over all
+(:mod:`snnlab.learners.wp.reference`, batched float64 matrix products over all
 units and points). Targets: Numba >= 10x NumPy, and 2 threads >= 1.6x 1 thread. Read the
 ratios, not the absolute times (the machine may be shared).
 """
@@ -18,9 +18,9 @@ import time
 import numba
 import numpy as np
 
-from snnlab._kernels.reference import perturbation as reference
 from snnlab.data import load_task
 from snnlab.learners import make
+from snnlab.learners.wp import reference
 
 K = 16
 

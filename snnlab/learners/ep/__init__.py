@@ -1,0 +1,23 @@
+"""The ``ep`` learner: Expectation Propagation: gradient-free posterior marginals of discrete or continuous weights.
+
+- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
+- :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
+  imported by the tests and :mod:`.benchmark` only;
+- :mod:`.presets`: its declared recipes.
+"""
+
+from snnlab.learners.ep.learner import EP
+from snnlab.learners.ep.presets import PRESETS
+from snnlab.learners.spec import LearnerSpec
+
+LEARNER = LearnerSpec(
+    name="ep",
+    learner=EP,
+    presets=PRESETS,
+    views=("snnlab.ui.views.ep:MarginalsView", "snnlab.ui.views.ep:PosteriorHistogramView",
+           "snnlab.ui.views.ep:UncertaintyView", "snnlab.ui.views.probabilities:ClassProbabilityView"),
+    quick_settings={"batch_size": 8},
+    benchmark="snnlab.learners.ep.benchmark:run",
+)
+
+__all__ = ["EP", "LEARNER", "PRESETS"]
