@@ -194,10 +194,14 @@ def test_neighbouring_seeds_share_no_stream(name):
     assert all(not np.array_equal(wa[k], wb[k]) for k in wa if np.ptp(wa[k]) > 0)
 
 
-REPLAY_TASKS = {"readout": ("digits-events", {"max_train": 40, "max_test": 20}),
-                "ep": ("digits-events", {"max_train": 40, "max_test": 20}),
-                "gem": ("digits-events", {"max_train": 20, "max_test": 10}),
-                "normad": ("spike-xor", {}), "wp": ("regression-sine", {})}
+def replay_task(name) -> tuple[str, dict]:
+    """The task the learner starts on in the lab, cut to 40 training and 20 test samples."""
+    from snnlab.data import task_options, tasks_of_kind
+
+    spec = learners.learner_spec(name)
+    task = spec.starting_task or tasks_of_kind(*spec.learner.task_kinds)[0]
+    small = {"max_train": 40, "max_test": 20}
+    return task, {k: v for k, v in small.items() if k in task_options(task)}
 
 
 def _live_numbers(name) -> list[str]:
@@ -212,7 +216,7 @@ def _live_numbers(name) -> list[str]:
 def test_live_changes_at_one_step_and_at_many_replay_exactly(name):
     from snnlab.training import RunConfig, run
 
-    task, options = REPLAY_TASKS[name]
+    task, options = replay_task(name)
     cls = learners.learner_class(name)
     keys = _live_numbers(name)
     assert len(keys) >= 2, keys
