@@ -6,6 +6,6 @@ from snnlab.learners.registry import learner_class, learner_names, learner_spec,
 from snnlab.learners.snapshot import Snapshot
 from snnlab.learners.spec import LearnerSpec
 
-__all__ = ["Learner", "LearnerSpec", "NotSetUp", "Preset", "Snapshot", "all_presets", "default_preset",
-           "find_preset", "learner_class", "learner_names",
-           "learner_spec", "make", "presets_of"]
+__all__ = ["Learner", "LearnerSpec", "NotSetUp", "Preset", "Snapshot", "all_presets",
+           "default_preset", "find_preset", "learner_class", "learner_names", "learner_spec",
+           "make", "presets_of"]

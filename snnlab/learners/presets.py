@@ -3,9 +3,9 @@
 A preset is the single source of truth for a recipe: its hyperparameters, the task options it
 needs, its training budget (steps or passes over the training split, with any learning-rate
 schedule among the hyperparameters), a one-line description and how it was chosen. Each learner
-package declares its presets in its ``LEARNER`` spec; one of them is the ``default`` for each task it
-names. ``snnlab train``, the lab, links, sweeps, experiments, benchmarks and notebooks resolve
-recipes here; none carries its own.
+package declares its presets in its ``LEARNER`` spec; one of them is the ``default`` for each
+task it names. ``snnlab train``, the lab, links, sweeps, experiments, benchmarks and notebooks
+resolve recipes here; none carries its own.
 
 The result a default preset reaches is measured, not declared: ``snnlab experiment presets``
 trains every default preset and writes ``docs/results/presets/results.json``, which

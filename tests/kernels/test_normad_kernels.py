@@ -8,12 +8,12 @@ import pytest
 
 from snnlab.learners.normad import kernels
 from snnlab.learners.normad import reference as twins
+from snnlab.learners.normad.reference import twin_backend
 from snnlab.learners.normad.learner import (
     NUMBA,
     approximate_filtered_traces,
     forward,
     normad_updates,
-    numpy_backend,
     psp_derivative_kernel,
 )
 from snnlab.neurons.physical_lif import PhysicalLIFParameters
@@ -180,7 +180,7 @@ def test_numba_and_numpy_backends_give_the_same_updates(hidden):
     target = np.zeros((300, 2, 2), np.uint8)
     target[[100, 200], :, 0] = 1
     outs = []
-    for backend in (NUMBA, numpy_backend()):
+    for backend in (NUMBA, twin_backend()):
         runs = forward(x, layers, NEURON, backend)
         changes, errors = normad_updates(
             x,
@@ -201,7 +201,7 @@ def test_numba_and_numpy_backends_give_the_same_updates(hidden):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(
         approximate_filtered_traces(x, NEURON, 1.0),
-        approximate_filtered_traces(x, NEURON, 1.0, numpy_backend()),
+        approximate_filtered_traces(x, NEURON, 1.0, twin_backend()),
         rtol=1e-5,
         atol=1e-9,
     )

@@ -1,4 +1,5 @@
-"""The ``ep`` learner: Expectation Propagation: gradient-free posterior marginals of discrete or continuous weights.
+"""The ``ep`` learner: Expectation Propagation, gradient-free posterior marginals of discrete or
+continuous weights.
 
 - :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
 - :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
@@ -15,7 +16,8 @@ LEARNER = LearnerSpec(
     learner=EP,
     presets=PRESETS,
     views=("snnlab.ui.views.ep:MarginalsView", "snnlab.ui.views.ep:PosteriorHistogramView",
-           "snnlab.ui.views.ep:UncertaintyView", "snnlab.ui.views.probabilities:ClassProbabilityView"),
+           "snnlab.ui.views.ep:UncertaintyView",
+           "snnlab.ui.views.probabilities:ClassProbabilityView"),
     quick_settings={"batch_size": 8},
     benchmark="snnlab.learners.ep.benchmark:run",
 )

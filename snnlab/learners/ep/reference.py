@@ -1,4 +1,5 @@
-"""NumPy twin of :mod:`snnlab.learners.ep.kernels` (same arguments, same buffers, vectorised per layer).
+"""NumPy twin of :mod:`snnlab.learners.ep.kernels` (same arguments, same buffers, vectorised per
+layer).
 
 The batch forward and reverse passes are matrix products; the summed updates loop over the
 samples of a batch with whole-matrix operations per sample.
@@ -179,7 +180,8 @@ def ep_forward_backward(
 
 def floored_probabilities(logits, prob_floor):
     """Probabilities over the last axis from unnormalised log-probabilities, each floored at
-    ``prob_floor`` before normalising (as :func:`snnlab.learners.ep.kernels.normalise_log_probs`)."""
+    ``prob_floor`` before normalising (as
+    :func:`snnlab.learners.ep.kernels.normalise_log_probs`)."""
     p = np.maximum(np.exp(logits - logits.max(axis=-1, keepdims=True)), prob_floor)
     p /= p.sum(axis=-1, keepdims=True)
     return p

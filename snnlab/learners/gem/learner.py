@@ -1,7 +1,7 @@
 """``gem``: multi-sample online learning of a probabilistic (GLM) spiking network (Jang & Simeone).
 
-Network (:mod:`snnlab.learners.gem.network`, kernels in :mod:`snnlab.learners.gem.kernels`): visible inputs X and
-outputs Y and ``n_hidden`` hidden neurons H, each a Bernoulli GLM neuron
+Network (:mod:`snnlab.learners.gem.network`, kernels in :mod:`snnlab.learners.gem.kernels`):
+visible inputs X and outputs Y and ``n_hidden`` hidden neurons H, each a Bernoulli GLM neuron
 ``p(s_{i,t} = 1) = sigma(u_{i,t})`` driven through ``n_basis`` raised-cosine synaptic bases
 (``memory`` steps) and a feedback kernel. Hidden neurons receive from inputs and hidden neurons,
 outputs from inputs and hidden neurons (never from outputs). ``n_samples`` = K compartments share

@@ -16,8 +16,8 @@ itself through its feedback kernel only (the hidden->hidden diagonal stays zero)
 K compartments share all parameters; each samples its own hidden spikes (and, when free, its
 own outputs) from its own RNG stream (:func:`snnlab._kernels.rng.make_streams`).
 
-Learning rules (``GEMConfig.rule``; math in :mod:`snnlab.learners.gem.kernels` and snnlab/docs/algorithms.md
-section 2): ``"gem"`` (generalized EM, the default), ``"iw"`` (importance-weighted ELBO with a
+Learning rules (``GEMConfig.rule``; math in :mod:`snnlab.learners.gem.kernels` and
+snnlab/docs/algorithms.md section 2): ``"gem"`` (generalized EM, the default), ``"iw"`` (importance-weighted ELBO with a
 running baseline), ``"mb"`` (K single-sample variational updates averaged, KL toward a target
 hidden rate) and ``"mb1"`` (the same with K = 1).
 

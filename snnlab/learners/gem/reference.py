@@ -1,4 +1,5 @@
-"""NumPy twin of :mod:`snnlab.learners.gem.kernels`: dense, all compartments at once, no skipped rows.
+"""NumPy twin of :mod:`snnlab.learners.gem.kernels`: dense, all compartments at once, no skipped
+rows.
 
 Same arguments and buffers as the kernels (minus workspaces and thread count); the math is
 written as whole-array expressions over compartments so it reads like the module docstring of

@@ -21,7 +21,8 @@ import numpy as np
 
 from snnlab import learners
 from snnlab.data import load_task
-from snnlab.learners.normad.learner import NUMBA, forward, normad_updates, numpy_backend
+from snnlab.learners.normad.learner import NUMBA, forward, normad_updates
+from snnlab.learners.normad.reference import twin_backend
 
 SIZES = {"n_inputs": 100, "hidden": 50, "n_outputs": 10}
 TARGET_RATIO = 10.0
@@ -56,7 +57,7 @@ def run(quick: bool = False) -> dict:
     repeats = {"numba": 5 if quick else 20, "numpy": 1 if quick else 3}
     train_epochs(x, y, [w.copy() for w in initial], neuron, settings, NUMBA, 1)  # compile
     seconds = {}
-    for name, backend in (("numba", NUMBA), ("numpy", numpy_backend())):
+    for name, backend in (("numba", NUMBA), ("numpy", twin_backend())):
         layers = [w.copy() for w in initial]
         seconds[name] = train_epochs(x, y, layers, neuron, settings, backend, repeats[name])
     rates = {name: repeats[name] / seconds[name] for name in seconds}

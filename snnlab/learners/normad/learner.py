@@ -116,15 +116,7 @@ class Backend:
     normad: ModuleType
 
 
-NUMBA = Backend(lif_kernels, normad_kernels)
-
-
-def numpy_backend() -> Backend:
-    """The vectorised NumPy reference twins (for tests and benchmarks)."""
-    from snnlab._kernels.reference import physical_lif as lif_twins
-    from snnlab.learners.normad import reference as normad_twins
-
-    return Backend(lif_twins, normad_twins)
+NUMBA = Backend(lif_kernels, normad_kernels)  # the twins' Backend: reference.twin_backend()
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Vectorised NumPy twins of :mod:`snnlab.learners.normad.kernels` (same arguments, same buffers)."""
+"""Vectorised NumPy twins of :mod:`snnlab.learners.normad.kernels` (same arguments, same
+buffers)."""
 
 import numpy as np
 
@@ -29,3 +30,15 @@ def resume_update(spikes_in, error, decay, nonhebbian, scale, trace, dw):
     dw += (scale * np.einsum("tbi,tbj->ij", nonhebbian + traces.astype(np.float64), error)).astype(
         np.float32
     )
+
+
+def twin_backend():
+    """These twins and the physical-LIF twins as a
+    :class:`~snnlab.learners.normad.learner.Backend`, for the learner's functions that take one
+    (the tests and the benchmark run the same NormAD steps on both)."""
+    import sys
+
+    from snnlab._kernels.reference import physical_lif
+    from snnlab.learners.normad.learner import Backend
+
+    return Backend(physical_lif, sys.modules[__name__])

@@ -306,7 +306,8 @@ class WP(Learner):
         doc="Largest number of perturbed parameters for which the reference is computed.",
     )
     # One thread by default: on a shared 2-core machine a parallel region per step stalls
-    # whenever another process holds a core; raise it on a quiet machine (see snnlab/benchmarks/wp.py).
+    # whenever another process holds a core; raise it on a quiet machine (see
+    # snnlab/learners/wp/benchmark.py).
     snapshot_every = param.Integer(
         default=1, bounds=(1, 100_000),
         doc="Steps between recomputed snapshot arrays (plotting points, traces); in between a "
