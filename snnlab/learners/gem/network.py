@@ -17,9 +17,9 @@ K compartments share all parameters; each samples its own hidden spikes (and, wh
 own outputs) from its own RNG stream (:func:`snnlab._kernels.rng.make_streams`).
 
 Learning rules (``GEMConfig.rule``; math in :mod:`snnlab.learners.gem.kernels` and
-snnlab/docs/algorithms.md section 2): ``"gem"`` (generalized EM, the default), ``"iw"`` (importance-weighted ELBO with a
-running baseline), ``"mb"`` (K single-sample variational updates averaged, KL toward a target
-hidden rate) and ``"mb1"`` (the same with K = 1).
+snnlab/docs/algorithms.md section 2): ``"gem"`` (generalized EM, the default), ``"iw"``
+(importance-weighted ELBO with a running baseline), ``"mb"`` (K single-sample variational updates
+averaged, KL toward a target hidden rate) and ``"mb1"`` (the same with K = 1).
 
 Shapes: one training example is ``x`` uint8 ``(T, n_in)`` and ``y`` uint8 ``(T, n_out)``;
 inference takes batches ``(T, B, n_in)``. Parameters are stored in one float32 matrix
