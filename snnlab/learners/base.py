@@ -232,6 +232,7 @@ def restore_types(cls: type[Learner], values: dict) -> dict:
 def check_hyperparameters(cls: type[Learner], changes: dict) -> None:
     """Raise ``ValueError`` naming the first unknown, non-finite or out-of-range value."""
     known = {k for k in cls.param if k != "name"}
+    probe = cls()  # param checks a value as it is assigned: to this throwaway instance
     for key, value in changes.items():
         if key not in known:
             raise ValueError(
@@ -239,9 +240,8 @@ def check_hyperparameters(cls: type[Learner], changes: dict) -> None:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"parameter {key!r} must be a finite number, not {value}")
-        probe = cls.param[key]
         try:
-            probe._validate(value)
+            setattr(probe, key, value)
         except (ValueError, TypeError) as err:
             raise ValueError(f"parameter {key!r}: {err}") from None
 

@@ -31,28 +31,29 @@ _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
-class LayerWidths(param.Tuple):
+class LayerWidths(param.Parameter):
     """A tuple of any length (possibly empty) of layer widths in [1, ``MAX_LAYER_WIDTH``].
 
-    NumPy integers are accepted and stored as ``int`` (records and sweeps hand them over).
+    Lists become tuples and NumPy integers ``int`` (records and sweeps hand them over). The
+    check runs on every assignment, through the descriptor's ``__set__`` (param's public
+    extension point), and on the default.
     """
 
-    def _validate_length(self, val, length):
-        pass
-
-    def _validate_value(self, val, allow_None):
-        super()._validate_value(val, allow_None)
-        if val is None:
-            return
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                   and 1 <= v <= MAX_LAYER_WIDTH for v in val):
-            raise ValueError(f"{self.name!r} must be layer widths in [1, {MAX_LAYER_WIDTH}], "
-                             f"got {val!r}")
+    def __init__(self, default=(), **params):
+        super().__init__(default=layer_widths("layer widths", default), **params)
 
     def __set__(self, obj, val):
-        if isinstance(val, (tuple, list)):
-            val = tuple(int(v) if isinstance(v, np.integer) else v for v in val)
-        super().__set__(obj, val)
+        super().__set__(obj, layer_widths(self.name, val))
+
+
+def layer_widths(name: str, value) -> tuple[int, ...]:
+    """``value`` as a tuple of ``int`` widths; ``ValueError`` naming ``name`` otherwise."""
+    if not isinstance(value, (tuple, list)) or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+            and 1 <= v <= MAX_LAYER_WIDTH for v in value):
+        raise ValueError(f"{name!r} must be layer widths in [1, {MAX_LAYER_WIDTH}], "
+                         f"got {value!r}")
+    return tuple(int(v) for v in value)
 
 
 def read_value(key: str, declared: param.Parameter, raw):
@@ -77,7 +78,7 @@ def _read_text(key: str, declared: param.Parameter, text: str):
         return _integer(key, text)
     if isinstance(declared, param.Number):
         return _number(key, text)
-    if isinstance(declared, param.Tuple):
+    if isinstance(declared, LayerWidths):
         inner = text
         if inner[:1] + inner[-1:] in ("[]", "()"):
             inner = inner[1:-1]
@@ -97,12 +98,12 @@ def _read_text(key: str, declared: param.Parameter, text: str):
 
 
 def _normalise(key: str, declared: param.Parameter, value):
-    if isinstance(declared, param.Tuple) and isinstance(value, (list, tuple)):
+    if isinstance(declared, LayerWidths) and isinstance(value, (list, tuple)):
         return tuple(_normalise(key, param.Integer(), v) for v in value)
     if isinstance(value, (bool, np.bool_)):
         if isinstance(declared, param.Boolean):
             return bool(value)
-        if isinstance(declared, (param.Number, param.Tuple)):
+        if isinstance(declared, (param.Number, LayerWidths)):
             raise ValueError(f"parameter {key!r} takes a number, not {value}")
         return value
     if isinstance(value, numbers.Number) and isinstance(declared, (param.Number, param.Integer)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from snnlab.learners.values import LayerWidths, read_value
 from snnlab.session import Session
 from snnlab.ui.plain_text import PlainText
 
@@ -35,9 +36,10 @@ class HyperparameterPanel(pn.viewable.Viewer):
         widgets = {k: _widget_for(cls.param[k]) for k in self.names if _widget_for(cls.param[k])}
         # one editor per parameter, so the rebuild prompt can sit right under its field
         self.editors = {
-            name: pn.Param(self.draft.param, parameters=[name], show_name=False,
-                           widgets={name: widgets[name]} if name in widgets else {},
-                           sizing_mode="stretch_width")
+            name: self._widths_editor(name) if isinstance(cls.param[name], LayerWidths)
+            else pn.Param(self.draft.param, parameters=[name], show_name=False,
+                          widgets={name: widgets[name]} if name in widgets else {},
+                          sizing_mode="stretch_width")
             for name in self.names
         }
         #: a rebuild prompt under each parameter that rebuilds; the first one changed shows it
@@ -60,6 +62,27 @@ class HyperparameterPanel(pn.viewable.Viewer):
                 self._revert(live)
         if rebuild:
             self.pending = {**self.pending, **rebuild}
+
+    def _widths_editor(self, name: str) -> pn.widgets.TextInput:
+        """Layer widths typed as text (``40`` or ``40, 40``; empty for none), read by the same
+        reader as links; a bad entry is refused with a notice and the field shows the value in
+        force again."""
+        declared = type(self.session.learner).param[name]
+        field = pn.widgets.TextInput(label=declared.label, description=declared.doc,
+                                     value=widths_text(getattr(self.draft, name)),
+                                     sizing_mode="stretch_width")
+
+        def typed(event):
+            try:
+                value = read_value(name, declared, event.new)
+                self.draft.param.update(**{name: value})
+            except ValueError as err:
+                self.notice = str(err)
+                field.value = widths_text(getattr(self.draft, name))
+
+        field.param.watch(typed, "value")
+        self.draft.param.watch(lambda e: setattr(field, "value", widths_text(e.new)), name)
+        return field
 
     def _confirm_box(self) -> pn.Column:
         rebuild = pn.widgets.Button(label="Rebuild", button_type="warning")
@@ -119,6 +142,10 @@ class HyperparameterPanel(pn.viewable.Viewer):
         refusal = PlainText(self.param.notice, visible=self.param.notice.rx().rx.pipe(bool),
                               styles={"color": "#842029", "white-space": "pre-wrap"})
         return pn.Column(*fields, refusal, sizing_mode="stretch_width")
+
+
+def widths_text(widths: tuple) -> str:
+    return ", ".join(map(str, widths))
 
 
 def _widget_for(declared: param.Parameter):

@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 from bokeh.models import Plot
-from toy_tasks import toy_classification
+from toy_tasks import toy_classification, toy_regression
 
 from snnlab import Session, learners
 from snnlab.learners.snapshot import Snapshot
@@ -162,6 +162,24 @@ def test_hyperparameter_panel_applies_live_and_holds_rebuilds(session):
     panel.draft.features = "counts"
     panel.confirm_rebuild()
     assert session.learner.features == "counts" and session.learner.step_ == 0
+
+
+def test_layer_widths_are_typed_as_text_and_a_bad_entry_is_refused_with_a_notice():
+    wp = Session(learners.make("wp", hidden=(8,), n_directions=2), toy_regression())
+    panel = HyperparameterPanel(wp)
+    field = panel.editors["hidden"]
+    assert field.value == "8"
+    field.value = "6, 4"
+    assert panel.pending == {"hidden": (6, 4)} and wp.learner.hidden == (8,)
+    for bad in ("0", "abc", "1.5", "[3", "99999"):
+        field.value = bad
+        assert "hidden" in panel.notice and panel.pending == {"hidden": (6, 4)}
+        assert field.value == "6, 4"  # the field shows the value waiting for the rebuild again
+    panel.cancel_rebuild()
+    assert field.value == "8" and not panel.pending
+    field.value = ""
+    panel.confirm_rebuild()
+    assert wp.learner.hidden == () and wp.learner.step_ == 0
 
 
 def test_query_round_trip_and_bad_values_fall_back_with_a_notice():
