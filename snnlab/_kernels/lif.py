@@ -228,6 +228,25 @@ def _add_active_rows(acc, W, inputs, counts, e0, e1, lo, hi):
         e += 1
 
 
+@njit(cache=True, nogil=True)
+def lif_step(u, current, bias, beta, threshold, reset_zero):
+    """One step of one current-based LIF neuron, the rule every LIF network in snnlab follows
+    (the engine's layers here and WP's spiking MLP): ``v = beta u + current + bias``; the neuron
+    fires when ``v >= threshold`` and is then reset to 0 (``reset_zero``) or by subtracting the
+    threshold. Returns ``(v after the reset, fired)``.
+
+    Written without branches on the spike (conditional values only), so loops that call it over
+    neurons still vectorise once it is inlined.
+    """
+    v = beta * u + current + bias
+    fired = v >= threshold
+    if reset_zero:
+        v = np.float32(0.0) if fired else v
+    else:
+        v = v - threshold if fired else v
+    return v, fired
+
+
 @njit(**HOT_LOOP)
 def _update_neurons(acc, bias, u, r, s, beta, threshold, reset_zero, refractory):
     """Advance one step for one block of one batch element; clears ``acc`` for the next step.
@@ -236,16 +255,10 @@ def _update_neurons(acc, bias, u, r, s, beta, threshold, reset_zero, refractory)
     """
     n = acc.shape[0]
     if refractory == 0:
-        # Branch-free form the compiler vectorises.
         for k in range(n):
-            v = beta * u[k] + acc[k] + bias[k]
-            fire = v >= threshold
-            if reset_zero:
-                v = np.float32(0.0) if fire else v
-            else:
-                v = v - threshold if fire else v
+            v, fired = lif_step(u[k], acc[k], bias[k], beta, threshold, reset_zero)
             u[k] = v
-            s[k] = fire
+            s[k] = fired
             acc[k] = 0.0
     else:
         for k in range(n):
@@ -253,13 +266,10 @@ def _update_neurons(acc, bias, u, r, s, beta, threshold, reset_zero, refractory)
                 r[k] -= 1
                 s[k] = 0
             else:
-                v = beta * u[k] + acc[k] + bias[k]
-                if v >= threshold:
-                    v = np.float32(0.0) if reset_zero else v - threshold
+                v, fired = lif_step(u[k], acc[k], bias[k], beta, threshold, reset_zero)
+                if fired:
                     r[k] = refractory
-                    s[k] = 1
-                else:
-                    s[k] = 0
+                s[k] = fired
                 u[k] = v
             acc[k] = 0.0
 

@@ -31,6 +31,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from snnlab._kernels.lif import lif_step
 from snnlab._kernels.rng import next_uniform
 
 TWO_PI = 2.0 * math.pi
@@ -89,16 +90,14 @@ def _synaptic_current(layer_in, n_prev, w, row0, n_next, current, out, n_pts):
 
 
 @njit(cache=True, nogil=True)
-def _lif_step(mem, h0, io, n, beta, threshold, reset_zero, n_pts):
-    """LIF update of neurons ``h0:h0+n``: ``io`` holds their currents in, their spikes out."""
+def _lif_layer_step(mem, h0, io, n, beta, threshold, reset_zero, n_pts):
+    """LIF update of neurons ``h0:h0+n`` by the engine's rule
+    (:func:`snnlab._kernels.lif.lif_step`): ``io`` holds their currents in, their spikes out."""
+    no_bias = np.float32(0.0)  # the currents already hold the bias
     for j in range(n):
         for p in range(n_pts):
-            v = beta * mem[h0 + j, p] + io[j, p]
-            fired = v >= threshold
-            if reset_zero:
-                mem[h0 + j, p] = np.float32(0.0) if fired else v
-            else:
-                mem[h0 + j, p] = v - threshold if fired else v
+            v, fired = lif_step(mem[h0 + j, p], io[j, p], no_bias, beta, threshold, reset_zero)
+            mem[h0 + j, p] = v
             io[j, p] = np.float32(1.0) if fired else np.float32(0.0)
 
 
@@ -183,7 +182,7 @@ def _evaluate_item(
                         io[j, p] = io[j, p] + noise_scale * noise[u, m_lo + p, noise_col + j]
             noise_col += n_next
             if l < n_layers - 1:
-                _lif_step(mem, h0, io, n_next, beta, threshold, reset_zero, n_pts)
+                _lif_layer_step(mem, h0, io, n_next, beta, threshold, reset_zero, n_pts)
                 if record_trace:
                     for j in range(n_next):
                         membrane[t, h0 + j] = mem[h0 + j, p_rec]
