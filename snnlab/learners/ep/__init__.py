@@ -1,11 +1,5 @@
 """The ``ep`` learner: Expectation Propagation, gradient-free posterior marginals of discrete or
-continuous weights.
-
-- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
-- :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
-  imported by the tests and :mod:`.benchmark` only;
-- :mod:`.presets`: its declared recipes.
-"""
+continuous weights."""
 
 from snnlab.learners.ep.learner import EP
 from snnlab.learners.ep.presets import PRESETS

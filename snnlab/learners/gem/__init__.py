@@ -1,11 +1,7 @@
 """The ``gem`` learner: multi-sample online learning of a probabilistic (GLM) spiking network.
 
-- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
-- :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
-  imported by the tests and :mod:`.benchmark` only;
-- :mod:`.network`: the GLM network the rule trains (shapes, initialisation, drivers);
-- :mod:`.presets`: its declared recipes.
-"""
+Beside the common modules (architecture.md, "How to add a learner"): :mod:`.network`, the
+GLM network the rule trains."""
 
 from snnlab.learners.gem.learner import GEM
 from snnlab.learners.gem.presets import PRESETS

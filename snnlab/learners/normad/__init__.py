@@ -1,10 +1,4 @@
-"""The ``normad`` learner: normalised approximate descent for LIF neurons, one or more layers.
-
-- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
-- :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
-  imported by the tests and :mod:`.benchmark` only;
-- :mod:`.presets`: its declared recipes.
-"""
+"""The ``normad`` learner: normalised approximate descent for LIF neurons, one or more layers."""
 
 from snnlab.learners.normad.learner import NormAD
 from snnlab.learners.normad.presets import PRESETS

@@ -1,8 +1,4 @@
-"""The ``readout`` learner: logistic regression on spike counts, the non-spiking reference.
-
-- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
-- :mod:`.presets`: its declared recipes.
-"""
+"""The ``readout`` learner: logistic regression on spike counts, the non-spiking reference."""
 
 from snnlab.learners.readout.learner import Readout
 from snnlab.learners.readout.presets import PRESETS

@@ -1,10 +1,4 @@
-"""The ``wp`` learner: weight perturbation / randomized forward gradients for regression and PDEs.
-
-- :mod:`.learner`: settings (``param``, with bounds and rebuild flags), state and driver;
-- :mod:`.kernels`: the Numba kernels of its rule; their NumPy twin :mod:`.reference` is
-  imported by the tests and :mod:`.benchmark` only;
-- :mod:`.presets`: its declared recipes.
-"""
+"""The ``wp`` learner: weight perturbation / randomized forward gradients for regression and PDEs."""
 
 from snnlab.learners.spec import LearnerSpec
 from snnlab.learners.wp.learner import WP
