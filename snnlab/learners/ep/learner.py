@@ -436,6 +436,30 @@ class EP(Learner):
         pre_mean = np.zeros((n, int(widths[1:].sum())))
         return act_mean, act_var, pre_mean, np.zeros_like(pre_mean)
 
+    # The kernels take their arguments in groups, always in this order: the posterior, the
+    # discrete weights' log-probabilities and support, the units, the output likelihood, the
+    # scalars of an update, then the per-sample buffers (see snnlab.learners.ep.kernels).
+    def _posterior(self) -> tuple:
+        """``w_mean_``, ``w_var_`` ``(n_weights,)``."""
+        return self.w_mean_, self.w_var_
+
+    def _discrete(self) -> tuple:
+        """``log_probs_`` ``(n_weights, n_support)``, ``support_`` ``(n_support,)``."""
+        return self.log_probs_, self.support_
+
+    def _units(self) -> tuple:
+        """Layer widths, bias flag, threshold and the units' potential noise variance."""
+        return self.widths_, int(self.bias), float(self.threshold), self._neuron_var()
+
+    def _output(self, targets: np.ndarray) -> tuple:
+        """Targets ``(B, n_out)``, likelihood code, squared probit noise."""
+        return targets, self.likelihood_code_, float(self.tau) ** 2
+
+    def _update_scalars(self) -> tuple[float, ...]:
+        """Damping, variance floor, prior variance and probability floor of every update."""
+        return tuple(float(v) for v in (self.damping, self.var_floor, self.prior_var,
+                                        self.prob_floor))
+
     def noise_variance(self) -> np.ndarray:
         """``(n_outputs,)`` noise variance the Gaussian likelihood uses now."""
         if self.learn_noise:
@@ -461,73 +485,21 @@ class EP(Learner):
         else:
             alpha = np.full_like(self.noise_alpha_, NOISE_ALPHA0)
             beta = (NOISE_ALPHA0 - 1.0) * self.noise_variance()
-        common = tuple(
-            float(v) for v in (self.damping, self.var_floor, self.prior_var, self.prob_floor)
-        )
+        moments = (act_mean, act_var, pre_mean, pre_var, grad_m, grad_v, log_z)
         change = None
         if self.inference == "ep":
-            change = self._ep_sweeps(index, targets, alpha, beta, common, act_mean, act_var,
-                                     pre_mean, pre_var, grad_m, grad_v, log_z)
+            change = self._ep_sweeps(index, targets, alpha, beta, moments)
         elif self.batch_mode == "sequential":
             kernels.ep_train_sequential(
-                self.w_mean_,
-                self.w_var_,
-                self.log_probs_,
-                self.support_,
-                widths,
-                bias,
-                float(self.threshold),
-                self._neuron_var(),
-                targets,
-                self.likelihood_code_,
-                float(self.tau) ** 2,
-                alpha,
-                beta,
-                self.learn_noise,
-                *common,
-                act_mean,
-                act_var,
-                pre_mean,
-                pre_var,
-                grad_m,
-                grad_v,
-                log_z,
-            )
+                *self._posterior(), *self._discrete(), *self._units(), *self._output(targets),
+                alpha, beta, self.learn_noise, *self._update_scalars(), *moments)
         else:
             kernels.ep_forward_backward(
-                self.w_mean_,
-                self.w_var_,
-                widths,
-                bias,
-                float(self.threshold),
-                self._neuron_var(),
-                targets,
-                self.likelihood_code_,
-                float(self.tau) ** 2,
-                beta / (alpha - 1.0),
-                act_mean,
-                act_var,
-                pre_mean,
-                pre_var,
-                grad_m,
-                grad_v,
-                log_z,
-                self._threads(),
-            )
+                *self._posterior(), *self._units(), *self._output(targets),
+                beta / (alpha - 1.0), *moments, self._threads())
             kernels.ep_update(
-                self.w_mean_,
-                self.w_var_,
-                self.log_probs_,
-                self.support_,
-                widths,
-                bias,
-                act_mean,
-                act_var,
-                grad_m,
-                grad_v,
-                *common,
-                self._threads(),
-            )
+                *self._posterior(), *self._discrete(), widths, bias,
+                act_mean, act_var, grad_m, grad_v, *self._update_scalars(), self._threads())
             if gaussian_lik and self.learn_noise:
                 kernels.noise_update_batch(
                     targets, pre_mean, pre_var, widths, 0, len(mean), self.damping, alpha, beta
@@ -560,12 +532,12 @@ class EP(Learner):
             }
         return scalars, arrays
 
-    def _ep_sweeps(self, index, targets, alpha, beta, common, *buffers) -> float:
+    def _ep_sweeps(self, index, targets, alpha, beta, moments) -> float:
         """Full EP over the batch: up to ``ep_sweeps`` passes; the last pass's largest change.
 
         The change is the largest move of a posterior mean (Gaussian weights) or probability
         (discrete weights) during the pass; sweeping stops once it falls below ``ep_tol``.
-        ``log_z`` (the last buffer) holds the cavity evidence of each sample's last visit.
+        ``log_z`` (the last of ``moments``) holds the cavity evidence of each sample's last visit.
         """
         n_sites = len(self.sites_)
         if index is None or len(index) != len(targets):
@@ -581,27 +553,9 @@ class EP(Learner):
         for _ in range(self.ep_sweeps):
             before = np.exp(self.log_probs_) if discrete else self.w_mean_.copy()
             kernels.ep_train_sites(
-                self.w_mean_,
-                self.w_var_,
-                self.log_probs_,
-                self.support_,
-                self.sites_,
-                index,
-                self.widths_,
-                int(self.bias),
-                float(self.threshold),
-                self._neuron_var(),
-                targets,
-                self.likelihood_code_,
-                float(self.tau) ** 2,
-                alpha,
-                beta,
-                self.noise_sites_,
-                self.learn_noise,
-                self.output_tilt == "exact",
-                *common,
-                *buffers,
-            )
+                *self._posterior(), *self._discrete(), self.sites_, index, *self._units(),
+                *self._output(targets), alpha, beta, self.noise_sites_, self.learn_noise,
+                self.output_tilt == "exact", *self._update_scalars(), *moments)
             after = np.exp(self.log_probs_) if discrete else self.w_mean_
             change = float(np.max(np.abs(after - before), initial=0.0))
             if change < self.ep_tol:
@@ -683,19 +637,8 @@ class EP(Learner):
         for start in range(0, len(mean), PREDICT_CHUNK):
             part = slice(start, start + PREDICT_CHUNK)
             act_mean, act_var, pre_mean, pre_var = self._buffers(mean[part], var[part])
-            kernels.ep_forward(
-                self.w_mean_,
-                self.w_var_,
-                self.widths_,
-                int(self.bias),
-                float(self.threshold),
-                self._neuron_var(),
-                act_mean,
-                act_var,
-                pre_mean,
-                pre_var,
-                self._threads(),
-            )
+            kernels.ep_forward(*self._posterior(), *self._units(), act_mean, act_var, pre_mean,
+                               pre_var, self._threads())
             out_mean[part], out_var[part] = pre_mean[:, -n_out:], pre_var[:, -n_out:]
         return out_mean, out_var
 
@@ -717,17 +660,9 @@ class EP(Learner):
         potentials = np.empty((len(mean), int(self.widths_[-1])))
         streams = make_streams(self.seed, len(mean), PREDICTION_STREAMS)
         kernels.spiking_forward(
-            mean,
-            self.point_weights(),
-            self.widths_,
-            int(self.bias),
-            float(self.threshold),
-            float(self.temperature),
-            self.neuron == "bernoulli",
-            streams,
-            potentials,
-            self._threads(),
-        )
+            mean, self.point_weights(), self.widths_, int(self.bias), float(self.threshold),
+            float(self.temperature), self.neuron == "bernoulli", streams, potentials,
+            self._threads())
         return potentials
 
     def _class_proba(self, out_mean, out_var) -> np.ndarray:
