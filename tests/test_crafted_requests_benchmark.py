@@ -1,17 +1,13 @@
 """The pure helpers of benchmarks/crafted_requests.py: the cases it sends and how it judges
 what the lab says. No server, no browser."""
 
-import importlib.util
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import param
 import pytest
+from benchmark_scripts import load_benchmark
 
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "crafted_requests.py"
-_spec = importlib.util.spec_from_file_location("crafted_requests_under_test", _path)
-crafted = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(crafted)
+crafted = load_benchmark("crafted_requests")
 
 
 @pytest.fixture(scope="module")

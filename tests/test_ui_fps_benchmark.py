@@ -2,16 +2,11 @@
 
 No server, no browser, no timing."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_scripts import load_benchmark
 
-_path = Path(__file__).resolve().parents[1] / "benchmarks" / "ui_fps.py"
-_spec = importlib.util.spec_from_file_location("ui_fps_under_test", _path)
-ui_fps = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ui_fps)
+ui_fps = load_benchmark("ui_fps")
 
 
 def test_changes_closer_than_the_burst_are_one_frame():
@@ -74,8 +69,5 @@ def test_reference_columns_match_the_glyphs_and_rows():
 
 
 def test_ui_shim_exposes_run_and_main():
-    shim = Path(__file__).resolve().parents[1] / "benchmarks" / "ui.py"
-    spec = importlib.util.spec_from_file_location("ui_shim_under_test", shim)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("ui")
     assert callable(module.run) and callable(module.main)

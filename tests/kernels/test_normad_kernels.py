@@ -8,7 +8,6 @@ import pytest
 
 from snnlab.learners.normad import kernels
 from snnlab.learners.normad import reference as twins
-from snnlab.learners.normad.reference import twin_backend
 from snnlab.learners.normad.learner import (
     NUMBA,
     approximate_filtered_traces,
@@ -16,6 +15,7 @@ from snnlab.learners.normad.learner import (
     normad_updates,
     psp_derivative_kernel,
 )
+from snnlab.learners.normad.reference import twin_backend
 from snnlab.neurons.physical_lif import PhysicalLIFParameters
 
 NEURON = PhysicalLIFParameters()

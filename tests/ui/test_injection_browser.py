@@ -5,6 +5,7 @@ import time
 from urllib.parse import quote
 
 import pytest
+from benchmark_scripts import load_benchmark
 from browser import served, wait_until
 
 from snnlab.record import RunRecord
@@ -19,22 +20,8 @@ MARKUP = [
     "<b class=injected onmouseover=\"window.__pwned = 1\">bold</b>",
     "**bold** [link](javascript:window.__pwned=1)",
 ]
-# elements a payload would add; any of them in the page (light or shadow DOM) is an injection
-INJECTED_JS = """() => {
-  const found = [];
-  const walk = (root) => {
-    for (const el of root.querySelectorAll("*")) {
-      if (el.classList && el.classList.contains("injected"))
-        found.push(el.tagName + " in " + (el.parentElement ? el.parentElement.className : "?"));
-      if (el.tagName === "A" && (el.getAttribute("href") || "").startsWith("javascript:"))
-        found.push("A javascript:");
-      if (el.tagName === "SCRIPT" && el.textContent.includes("__pwned")) found.push("SCRIPT");
-      if (el.shadowRoot) walk(el.shadowRoot);
-    }
-  };
-  walk(document);
-  return {found, pwned: window.__pwned === 1};
-}"""
+# what a payload would add to the page: the crafted-requests benchmark's detector
+INJECTED_JS = load_benchmark("crafted_requests").INJECTED_JS
 TEXT_JS = """(needle) => {
   const texts = [];
   const walk = (root) => {
