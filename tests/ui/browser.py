@@ -19,6 +19,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: a window wide enough that every view of a learner is laid out side by side
+WIDE = {"width": 1600, "height": 1000}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,3 +142,16 @@ def plots_changed_since(page, since_ms: float) -> dict[str, bool]:
     """Per plot id: whether its data changed after ``since_ms`` (page time)."""
     return {pid: any(t > since_ms for t in plot["changes"])
             for pid, plot in page.evaluate(PLOT_CHANGES_JS).items()}
+
+
+@contextmanager
+def lab_page(chromium, query: str = "", **page_options):
+    """The lab served as ``snnlab lab`` serves it (links kept in the URL), opened in a new page at
+    ``?query`` and ready (Play shown); yields (page, the labs built so far, the app's URL)."""
+    from snnlab.ui.lab import Lab
+
+    with served(lambda: Lab(sync_url=True)) as (url, labs):
+        page = chromium.new_page(**page_options)
+        page.goto(f"{url}?{query}" if query else url)
+        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+        yield page, labs, url

@@ -8,7 +8,7 @@ from urllib.request import urlopen
 
 import pytest
 from bokeh.protocol.exceptions import ProtocolError
-from browser import served
+from browser import lab_page, served
 
 from snnlab.ui import apps
 
@@ -30,12 +30,8 @@ def test_values_panel_cannot_read_are_served_as_text():
 
 @pytest.mark.browser
 def test_a_link_panel_cannot_read_gets_the_lab_and_a_notice(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page()
-        page.goto(url + "?learner=readout&lr=%C2%B2&l2=" + "1" * 5000)
-        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+    link = "learner=readout&lr=%C2%B2&l2=" + "1" * 5000
+    with lab_page(chromium, link) as (page, labs, url):
         notice = page.get_by_text("Some link settings were refused")
         notice.wait_for(timeout=10_000)
         assert "'lr'" in notice.inner_text() and "'l2'" in notice.inner_text()

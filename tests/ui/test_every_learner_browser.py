@@ -4,7 +4,15 @@ Play, evaluation plots at their cadence, and nothing moves after Pause."""
 import time
 
 import pytest
-from browser import NOW_JS, PLOT_CHANGES_JS, plots_changed_since, served, wait_until, watch_plots
+from browser import (
+    NOW_JS,
+    PLOT_CHANGES_JS,
+    WIDE,
+    lab_page,
+    plots_changed_since,
+    wait_until,
+    watch_plots,
+)
 
 from snnlab import warmup
 from snnlab.learners import learner_names
@@ -14,13 +22,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("learner", learner_names())
 def test_every_plot_moves_after_play_and_stops_on_pause(chromium, learner):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{url}?learner={learner}")
+    with lab_page(chromium, f"learner={learner}", viewport=WIDE) as (page, labs, url):
         play = page.get_by_role("button", name="Play")
-        play.wait_for(timeout=60_000)
         lab = labs[0]
         assert lab.session.learner.key == learner
         # the lab warms the learner's kernels as it opens (a cold cache compiles for a while)

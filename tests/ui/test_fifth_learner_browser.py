@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from browser import served, wait_until
+from browser import WIDE, lab_page, wait_until
 
 from snnlab import warmup
 
@@ -15,13 +15,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_link_opens_it_its_views_draw_and_the_written_url_comes_back(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{url}?learner=perceptron&margin=4&init_scale=0.1&seed=3")
+    link = "learner=perceptron&margin=4&init_scale=0.1&seed=3"
+    with lab_page(chromium, link, viewport=WIDE) as (page, labs, url):
         play = page.get_by_role("button", name="Play")
-        play.wait_for(timeout=60_000)
         lab = labs[0]
         learner = lab.session.learner
         assert (learner.key, learner.margin, learner.init_scale, learner.seed) == (

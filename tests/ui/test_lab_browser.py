@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 import pytest
-from browser import ROWS_JS, served, wait_until
+from browser import ROWS_JS, lab_page, served, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -14,13 +14,8 @@ def rows(page, *columns):
 
 
 def test_lab_plays_changes_live_pauses_and_resets(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page()
-        page.goto(url)
+    with lab_page(chromium) as (page, labs, url):
         play = page.get_by_role("button", name="Play")
-        play.wait_for(timeout=60_000)
         lab = labs[0]
         initial = lab.session.learner.state_dict()
         assert rows(page, "loss") == 0
@@ -55,12 +50,8 @@ def test_lab_plays_changes_live_pauses_and_resets(chromium):
 
 
 def test_crafted_bad_url_shows_notice_and_defaults(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page()
-        page.goto(url + "?learner=readout&lr=1e9&seed=-4&batch_size=abc")
-        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+    link = "learner=readout&lr=1e9&seed=-4&batch_size=abc"
+    with lab_page(chromium, link) as (page, labs, url):
         notice = page.get_by_text("Some link settings were refused")
         notice.wait_for(timeout=10_000)
         text = notice.inner_text()

@@ -4,7 +4,7 @@ another preset in the lab applies it after asking to rebuild, and the URL follow
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import served, wait_until
+from browser import lab_page, wait_until
 
 from snnlab import warmup
 
@@ -16,13 +16,8 @@ def query_of(page) -> dict:
 
 
 def test_a_link_with_a_preset_and_layer_widths_comes_back_whole(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page()
-        page.goto(url + "?learner=normad&task=spike-xor&preset=xor-hidden&hidden=[32,32]"
-                        "&lr=500&seed=4")
-        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+    link = "learner=normad&task=spike-xor&preset=xor-hidden&hidden=[32,32]&lr=500&seed=4"
+    with lab_page(chromium, link) as (page, labs, url):
         lab = labs[0]
         learner = lab.session.learner
         # a cold cache compiles in the background as the lab opens, slowing the server for a
@@ -58,12 +53,8 @@ def test_a_link_with_a_preset_and_layer_widths_comes_back_whole(chromium):
 
 
 def test_an_unknown_preset_in_a_link_is_refused_with_a_notice(chromium):
-    from snnlab.ui.lab import Lab
-
-    with served(lambda: Lab(sync_url=True)) as (url, labs):
-        page = chromium.new_page()
-        page.goto(url + "?learner=normad&task=spike-xor&preset=<b>nope</b>")
-        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+    link = "learner=normad&task=spike-xor&preset=<b>nope</b>"
+    with lab_page(chromium, link) as (page, labs, url):
         page.get_by_text("Some link settings were refused").wait_for(timeout=10_000)
         assert page.get_by_text("preset '<b>nope</b>' is not one of").count() == 1
         assert labs[0].session.preset == "xor-hidden"  # the task's default stands
