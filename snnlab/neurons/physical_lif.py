@@ -34,6 +34,7 @@ pass spikes within the same step (no synaptic delay).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -154,35 +155,32 @@ def simulate_physical_lif(
     if not isinstance(params, PhysicalLIFParameters):
         raise TypeError(f"params must be a PhysicalLIFParameters, got {type(params).__name__}")
     spikes_in = _as_spike_tensor(spikes_in)
-    n_steps, n_batch, n_in = spikes_in.shape
-    weights = _as_weights(weights, n_in)
+    weights = _as_weights(weights, spikes_in.shape[2])
+    result = layer_forward(spikes_in, weights, params, record_membrane)
+    if record_traces:
+        result.traces = synaptic_traces(spikes_in, params)
+    return result
+
+
+def layer_forward(spikes_in: np.ndarray, weights: np.ndarray, params: PhysicalLIFParameters,
+                  record_membrane: bool = True, implementation=kernels) -> PhysicalLIFResult:
+    """:func:`simulate_physical_lif` without its checks, for callers whose arrays are already
+    what the kernel takes (a learner's own): ``spikes_in`` (T, B, n_in) C-contiguous uint8,
+    ``weights`` (n_in, n_out) C-contiguous float32, not checked for NaN (a diverged learner
+    still runs, and its guard reports it). ``implementation``: the Numba kernels or their
+    NumPy twin :mod:`snnlab._kernels.reference.physical_lif` (same functions)."""
+    n_steps, n_batch, _ = spikes_in.shape
     n_out = weights.shape[1]
     v = np.full((n_batch, n_out), params.rest_potential, dtype=np.float32)
-    refractory_left = np.zeros((n_batch, n_out), dtype=np.float32)
-    slow = np.zeros((n_batch, n_out), dtype=np.float32)
-    fast = np.zeros((n_batch, n_out), dtype=np.float32)
+    refractory_left, slow, fast = (np.zeros((n_batch, n_out), dtype=np.float32) for _ in range(3))
     spikes_out = np.empty((n_steps, n_batch, n_out), dtype=np.uint8)
     membrane = np.empty((n_steps if record_membrane else 0, n_batch, n_out), dtype=np.float32)
-    kernels.physical_lif_forward(
-        spikes_in,
-        weights,
-        float(params.dt),
-        float(params.membrane_time_constant),
-        float(params.tau1),
-        float(params.tau2),
-        float(params.amplitude / params.capacitance),
-        float(params.rest_potential),
-        float(params.threshold),
-        float(params.refractory_period),
-        v,
-        refractory_left,
-        slow,
-        fast,
-        spikes_out,
-        membrane,
-    )
-    traces = synaptic_traces(spikes_in, params) if record_traces else None
-    return PhysicalLIFResult(spikes_out, membrane if record_membrane else None, traces)
+    implementation.physical_lif_forward(
+        spikes_in, weights, float(params.dt), float(params.membrane_time_constant),
+        float(params.tau1), float(params.tau2), float(params.amplitude / params.capacitance),
+        float(params.rest_potential), float(params.threshold), float(params.refractory_period),
+        v, refractory_left, slow, fast, spikes_out, membrane)
+    return PhysicalLIFResult(spikes_out, membrane if record_membrane else None, None)
 
 
 def simulate_stack(
@@ -227,20 +225,21 @@ def simulate_stack(
 
 
 def synaptic_traces(
-    spikes_in: np.ndarray, params: PhysicalLIFParameters | None = None
+    spikes_in: np.ndarray, params: PhysicalLIFParameters | None = None, implementation=kernels
 ) -> np.ndarray:
-    """``c_i(t_n) = sum_k alpha(t_n - t_i^k)`` for every input, (T, B, n_in) float32 (pA)."""
+    """``c_i(t_n) = sum_k alpha(t_n - t_i^k)`` for every input, (T, B, n_in) float32 (pA).
+    ``implementation``: as in :func:`layer_forward`."""
     params = PhysicalLIFParameters() if params is None else params
     spikes_in = _as_spike_tensor(spikes_in)
     n_steps, n_batch, n_in = spikes_in.shape
     slow = np.zeros((n_batch, n_in), dtype=np.float32)
     fast = np.zeros((n_batch, n_in), dtype=np.float32)
     traces = np.empty((n_steps, n_batch, n_in), dtype=np.float32)
-    kernels.double_exponential_traces(
+    implementation.double_exponential_traces(
         spikes_in,
         float(params.amplitude),
-        float(np.exp(-params.dt / params.tau1)),
-        float(np.exp(-params.dt / params.tau2)),
+        math.exp(-params.dt / params.tau1),
+        math.exp(-params.dt / params.tau2),
         slow,
         fast,
         traces,
@@ -248,13 +247,15 @@ def synaptic_traces(
     return traces
 
 
-def filtered_traces(traces: np.ndarray, tau: float, dt: float, capacitance: float) -> np.ndarray:
+def filtered_traces(traces: np.ndarray, tau: float, dt: float, capacitance: float,
+                    implementation=kernels) -> np.ndarray:
     """``d(t_n) = (c * h)(t_n)``, ``h(t) = (1/C) exp(-t/tau) H(t)``: (T, B, n) float32 (mV/weight).
 
     traces: (T, B, n) c from :func:`synaptic_traces` (pA); tau, dt in ms; capacitance in pF.
     With ``tau = tau_L`` this is the membrane response per unit weight, so that without reset
     ``V(t) = E_L + sum_i w_i d_i(t)``; NormAD uses a shorter ``tau`` (its ĥ). The filter starts
     at rest at ``t_0`` and treats c as linear between grid points (O(dt^2) error).
+    ``implementation``: as in :func:`layer_forward`.
     """
     traces = np.asarray(traces)
     if traces.ndim != 3:
@@ -267,5 +268,5 @@ def filtered_traces(traces: np.ndarray, tau: float, dt: float, capacitance: floa
     traces = np.ascontiguousarray(traces, dtype=np.float32)
     decay, q_prev, q_now = kernels.first_order_hold_coefficients(float(dt), float(tau))
     d = np.empty_like(traces)
-    kernels.filtered_traces(traces, decay, q_prev, q_now, 1.0 / float(capacitance), d)
+    implementation.filtered_traces(traces, decay, q_prev, q_now, 1.0 / float(capacitance), d)
     return d

@@ -99,7 +99,13 @@ from snnlab.data.task import Batch, Task, make_batch
 from snnlab.learners.base import Learner
 from snnlab.learners.normad import kernels as normad_kernels
 from snnlab.learners.values import LayerWidths
-from snnlab.neurons.physical_lif import PhysicalLIFParameters
+from snnlab.neurons.physical_lif import (
+    PhysicalLIFParameters,
+    PhysicalLIFResult,
+    filtered_traces,
+    layer_forward,
+    synaptic_traces,
+)
 from snnlab.spike_trains import schreiber_similarity, van_rossum_distance
 
 MAX_SHOWN_NEURONS = 256  # rasters and error traces in snapshots
@@ -119,67 +125,20 @@ class Backend:
 NUMBA = Backend(lif_kernels, normad_kernels)  # the twins' Backend: reference.twin_backend()
 
 
-@dataclass
-class LayerRun:
-    """One layer's forward pass: output spikes (T, B, n_out) uint8, membrane (T, B, n_out)."""
-
-    spikes: np.ndarray
-    membrane: np.ndarray
-
-
-def run_layer(
-    spikes_in: np.ndarray,
-    weights: np.ndarray,
-    neuron: PhysicalLIFParameters,
-    backend: Backend = NUMBA,
-) -> LayerRun:
-    """One layer from rest: spikes_in (T, B, n_in) uint8, weights (n_in, n_out) float32."""
-    n_steps, n_batch, _ = spikes_in.shape
-    n_out = weights.shape[1]
-    v = np.full((n_batch, n_out), neuron.rest_potential, dtype=np.float32)
-    zeros = [np.zeros((n_batch, n_out), dtype=np.float32) for _ in range(3)]
-    spikes = np.empty((n_steps, n_batch, n_out), dtype=np.uint8)
-    membrane = np.empty((n_steps, n_batch, n_out), dtype=np.float32)
-    backend.lif.physical_lif_forward(
-        spikes_in,
-        weights,
-        float(neuron.dt),
-        float(neuron.membrane_time_constant),
-        float(neuron.tau1),
-        float(neuron.tau2),
-        float(neuron.amplitude / neuron.capacitance),
-        float(neuron.rest_potential),
-        float(neuron.threshold),
-        float(neuron.refractory_period),
-        v,
-        *zeros,
-        spikes,
-        membrane,
-    )
-    return LayerRun(spikes, membrane)
+def run_layer(spikes_in: np.ndarray, weights: np.ndarray, neuron: PhysicalLIFParameters,
+              backend: Backend = NUMBA) -> PhysicalLIFResult:
+    """One layer from rest (:func:`snnlab.neurons.physical_lif.layer_forward`): spikes_in
+    (T, B, n_in) uint8, weights (n_in, n_out) float32; spikes and membrane (T, B, n_out)."""
+    return layer_forward(spikes_in, weights, neuron, implementation=backend.lif)
 
 
 def approximate_filtered_traces(
     spikes: np.ndarray, neuron: PhysicalLIFParameters, tau_approx: float, backend: Backend = NUMBA
 ) -> np.ndarray:
     """``d̂ = c * ĥ`` (T, B, n) float32 (mV per unit weight) of spike trains (T, B, n) uint8."""
-    n_steps, n_batch, n = spikes.shape
-    slow = np.zeros((n_batch, n), dtype=np.float32)
-    fast = np.zeros((n_batch, n), dtype=np.float32)
-    c = np.empty((n_steps, n_batch, n), dtype=np.float32)
-    backend.lif.double_exponential_traces(
-        spikes,
-        float(neuron.amplitude),
-        math.exp(-neuron.dt / neuron.tau1),
-        math.exp(-neuron.dt / neuron.tau2),
-        slow,
-        fast,
-        c,
-    )
-    decay, q_prev, q_now = lif_kernels.first_order_hold_coefficients(neuron.dt, tau_approx)
-    d_hat = np.empty_like(c)
-    backend.lif.filtered_traces(c, decay, q_prev, q_now, 1.0 / neuron.capacitance, d_hat)
-    return d_hat
+    c = synaptic_traces(spikes, neuron, implementation=backend.lif)
+    return filtered_traces(c, tau_approx, neuron.dt, neuron.capacitance,
+                           implementation=backend.lif)
 
 
 def psp_derivative_kernel(
@@ -224,8 +183,8 @@ def spike_trains_match(
 
 def forward(
     x: np.ndarray, layers: list[np.ndarray], neuron: PhysicalLIFParameters, backend: Backend = NUMBA
-) -> list[LayerRun]:
-    """All layers on input spikes x (T, B, n_in); one :class:`LayerRun` per layer."""
+) -> list[PhysicalLIFResult]:
+    """All layers on input spikes x (T, B, n_in); one :class:`PhysicalLIFResult` per layer."""
     runs, spikes = [], x
     for w in layers:
         runs.append(run_layer(spikes, w, neuron, backend))
