@@ -322,8 +322,8 @@ def _run_summary(entry, full: bool = False) -> dict:
 
 def _runs_table(entries, all_metrics: bool = False) -> str:
     """Runs as a text table: id, learner, task, seed, the parameters that differ, metrics."""
+    from snnlab.metrics import HEADLINE
     from snnlab.record import metric_columns
-    from snnlab.runs import HEADLINE
 
     varied = sorted({k for e in entries for k in e.hyperparameters if k != "seed" and len({
         json.dumps(x.hyperparameters[k], default=list) for x in entries if k in x.hyperparameters

@@ -1,4 +1,5 @@
-"""Scores shared by learners, records and views: accuracy, log-likelihood, calibration, errors.
+"""Scores shared by learners, records and views: accuracy, log-likelihood, calibration, errors;
+and, in one place, which metric ranks runs of each task kind and which way is better.
 
 Shapes: ``proba`` is ``(n, n_classes)`` rows summing to 1, ``labels`` is ``(n,)`` int.
 """
@@ -8,6 +9,22 @@ from __future__ import annotations
 import numpy as np
 
 PROB_FLOOR = 1e-12  # keeps log-likelihood finite when a model is certain and wrong
+
+#: the metric that ranks runs of each task kind (run index, run browser, compare, presets table)
+HEADLINE = {
+    "classification": "test_accuracy",
+    "regression": "rel_l2",
+    "pde": "rel_l2",
+    "spike-train": "van_rossum",
+}
+HIGHER_IS_BETTER = frozenset(
+    {"test_accuracy", "train_accuracy", "test_log_likelihood", "correlation", "converged"}
+)
+
+
+def better(metric: str, value: float, than: float) -> bool:
+    """Whether ``value`` of ``metric`` beats ``than`` (higher or lower, by the metric)."""
+    return value > than if metric in HIGHER_IS_BETTER else value < than
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:

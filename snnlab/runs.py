@@ -25,19 +25,9 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snnlab.metrics import HEADLINE, better
 from snnlab.record import RunRecord, read_record
 from snnlab.record_schema import check_config, config_problem
-
-#: The metric that ranks runs of each task kind.
-HEADLINE = {
-    "classification": "test_accuracy",
-    "regression": "rel_l2",
-    "pde": "rel_l2",
-    "spike-train": "van_rossum",
-}
-HIGHER_IS_BETTER = frozenset(
-    {"test_accuracy", "train_accuracy", "test_log_likelihood", "correlation", "converged"}
-)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -99,7 +89,7 @@ def is_better(metric: str, value: float, than: float | None) -> bool:
     """Whether ``value`` of ``metric`` beats ``than`` (higher or lower is better by metric)."""
     if than is None or math.isnan(than):
         return not math.isnan(value)
-    return value > than if metric in HIGHER_IS_BETTER else value < than
+    return better(metric, value, than)
 
 
 @dataclass

@@ -25,6 +25,7 @@ import numpy as np
 
 from snnlab.data import task_options
 from snnlab.learners.presets import Preset, all_presets
+from snnlab.metrics import HIGHER_IS_BETTER
 
 #: seeds per preset whose headline is a share of seeds (converged) rather than a score
 SHARE_SEEDS = 10
@@ -78,9 +79,9 @@ def summarise(preset: Preset, rows: list[dict]) -> dict:
 def meets(entry: dict) -> str:
     if entry["target"] is None:
         return "—"
-    lower_is_better = entry["headline"] in ("rel_l2", "rmse", "van_rossum")
-    ok = entry["mean"] <= entry["target"] if lower_is_better else entry["mean"] >= entry["target"]
-    return ("≤ " if lower_is_better else "≥ ") + f"{entry['target']:g}: " + ("yes" if ok else "**no**")
+    higher = entry["headline"] in HIGHER_IS_BETTER
+    ok = entry["mean"] >= entry["target"] if higher else entry["mean"] <= entry["target"]
+    return ("≥ " if higher else "≤ ") + f"{entry['target']:g}: " + ("yes" if ok else "**no**")
 
 
 def calibration(entry: dict) -> str:

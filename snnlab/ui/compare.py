@@ -19,6 +19,7 @@ import param
 from snnlab import learners
 from snnlab.data import load_task, task_names
 from snnlab.data.registry import TASK_KINDS
+from snnlab.metrics import HEADLINE
 from snnlab.session import Session
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.lab import Lab
@@ -37,8 +38,6 @@ from snnlab.ui.views.base import (
 from snnlab.ui.views.raster import raster_points, select_neurons
 
 MAX_LEARNERS = 4
-HEADLINE_METRIC = {"classification": "test_accuracy", "regression": "rel_l2", "pde": "rel_l2",
-                   "spike-train": "van_rossum"}
 RASTERS = ("raster_output", "raster_hidden", "raster_input")  # the first a learner sends is shown
 RASTER_NEURONS = 64
 
@@ -96,7 +95,7 @@ class Compare(pn.viewable.Viewer):
                           eval_every=10)
             for name in self.chosen
         }
-        self.metric = HEADLINE_METRIC[task.kind]
+        self.metric = HEADLINE[task.kind]
         self.dt_ms = task.dt * 1000.0
         self._eval_seen = {n: 0 for n in self.chosen}
         self.loss_sources = {n: source_of("step", "loss") for n in self.chosen}

@@ -22,7 +22,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from snnlab.runs import HEADLINE, RunEntry, RunIndex
+from snnlab.metrics import HEADLINE
+from snnlab.runs import RunEntry, RunIndex
 from snnlab.ui.plain_text import PlainText, choice_labels, column_titles, notice_pane
 from snnlab.ui.static_plots import PLOT_OPTS
 
