@@ -69,9 +69,10 @@ import param
 from scipy.special import log_ndtr
 
 from snnlab._kernels.rng import PREDICTION_STREAMS, make_streams
-from snnlab.data.task import Batch, Split, Task
+from snnlab.data.task import Batch, Task
 from snnlab.learners.base import Learner
 from snnlab.learners.ep import kernels
+from snnlab.learners.ep.inputs import array_task, input_moments
 from snnlab.learners.values import LayerWidths
 
 SUPPORTS = {"binary": (-1.0, 1.0), "ternary": (-1.0, 0.0, 1.0)}
@@ -102,54 +103,6 @@ COMMON_ARRAYS = (
 MARGINAL_NEURONS = 10  # first-layer neurons whose incoming marginals every snapshot carries
 UNCERTAINTY_SAMPLES = 100  # test samples whose predictive uncertainty the views show
 UNCERTAINTY_EVERY = 10  # steps between two uncertainty passes (a moment pass over the samples)
-
-
-def encode_events(x: np.ndarray, encoding: str) -> tuple[np.ndarray, np.ndarray]:
-    """Input means and variances ``(n, n_features)`` float64 from counts ``(n, T, n_inputs)``."""
-    x = np.asarray(x)
-    n = len(x)
-    if encoding == "binary":
-        mean = (x.sum(axis=1, dtype=np.int64) > 0).astype(np.float64)
-    elif encoding == "log-counts":
-        mean = np.log1p(x.sum(axis=1, dtype=np.float64))
-    elif encoding == "windows":
-        mean = (x > 0).reshape(n, -1).astype(np.float64)
-    else:
-        rate = (x > 0).mean(axis=1, dtype=np.float64)
-        return rate, rate * (1.0 - rate)
-    return mean, np.zeros_like(mean)
-
-
-def array_task(X: np.ndarray, y: np.ndarray, classes=None) -> Task:
-    """An in-memory task around plain arrays (2-D inputs), for use outside event tasks."""
-    y = np.asarray(y)
-    n_inputs = X.shape[1]
-    if np.issubdtype(y.dtype, np.integer):
-        classes = tuple(range(int(y.max()) + 1)) if classes is None else tuple(classes)
-        split = Split(x=X, y=y.astype(np.int64))
-        return Task(
-            name="arrays",
-            kind="classification",
-            train=split,
-            test=split,
-            n_inputs=n_inputs,
-            n_outputs=len(classes),
-            n_steps=1,
-            dt=1.0,
-            classes=classes,
-        )
-    y = y.reshape(len(y), -1).astype(np.float32)
-    split = Split(x=X, y=y)
-    return Task(
-        name="arrays",
-        kind="regression",
-        train=split,
-        test=split,
-        n_inputs=n_inputs,
-        n_outputs=y.shape[1],
-        n_steps=1,
-        dt=1.0,
-    )
 
 
 class EP(Learner):
@@ -391,7 +344,7 @@ class EP(Learner):
         n_features = int(self.widths_[0])
         if X.ndim == 3 and self.task_.event_based:
             counts = np.swapaxes(X, 0, 1) if time_first else X
-            mean, var = encode_events(counts, self.input_encoding)
+            mean, var = input_moments(counts, self.input_encoding)
         elif X.ndim == 2:
             mean = X.astype(np.float64)
             var = np.zeros_like(mean)
