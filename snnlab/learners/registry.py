@@ -4,7 +4,8 @@ A package ``snnlab.learners.<name>`` declares everything about its learner in it
 (:class:`~snnlab.learners.spec.LearnerSpec`). Learners that live outside snnlab (your own, or
 the test suite's) are added without editing snnlab: name their packages in the environment
 variable ``SNNLAB_LEARNERS`` (comma-separated module names, each with a ``LEARNER``); processes
-started from this one (CLI runs, sweep workers) see them too.
+started from this one (CLI runs, local sweep workers) see them too. Workers of a remote cluster
+need the package importable and the variable set where they run.
 """
 
 from __future__ import annotations
