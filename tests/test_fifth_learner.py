@@ -82,3 +82,16 @@ def test_its_spec_is_what_the_rest_of_snnlab_reads():
     spec = learner_spec("perceptron")
     assert spec.learner.key == "perceptron" and spec.presets[0].default
     assert spec.views == ("spiking_perceptron.views:SpikeCountView",)
+
+
+def test_a_bad_learner_setting_is_one_clear_line(tmp_path):
+    env = {**os.environ, "SNNLAB_LEARNERS": "no_such_learner_package"}
+    command = Path(sys.executable).parent / "snnlab"
+    listed = subprocess.run([str(command), "list", "learners"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr
+    assert "no_such_learner_package cannot be imported" in listed.stderr
+    env["SNNLAB_LEARNERS"] = "json"  # a module without a LEARNER
+    listed = subprocess.run([str(command), "list", "learners"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert listed.returncode == 2 and "json has no LEARNER" in listed.stderr

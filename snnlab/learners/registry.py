@@ -46,7 +46,12 @@ def _packages() -> dict[str, str]:
 
 
 def _spec_in(module: str) -> LearnerSpec:
-    spec = getattr(importlib.import_module(module), "LEARNER", None)
+    try:
+        package = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"learner package {module} cannot be imported ({err}); check "
+                         f"{EXTRA_LEARNERS} and PYTHONPATH") from None
+    spec = getattr(package, "LEARNER", None)
     if not isinstance(spec, LearnerSpec):
         raise ValueError(f"learner package {module} has no LEARNER = LearnerSpec(...)")
     return spec
