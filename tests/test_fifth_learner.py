@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from snnlab.learners import learner_names, learner_spec
+import pytest
+
+from snnlab.learners import learner_names, learner_spec, registry
+from snnlab.learners.spec import LearnerSpec
 from snnlab.runs import RunIndex
 from snnlab.sweep import parse_spec, run_sweep
 
@@ -95,3 +98,15 @@ def test_a_bad_learner_setting_is_one_clear_line(tmp_path):
     listed = subprocess.run([str(command), "list", "learners"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert listed.returncode == 2 and "json has no LEARNER" in listed.stderr
+
+
+def test_a_spec_must_agree_with_its_class_presets_and_registered_name(monkeypatch):
+    spec = learner_spec("perceptron")
+    with pytest.raises(ValueError, match="key is 'perceptron'"):
+        LearnerSpec(name="other", learner=spec.learner)
+    with pytest.raises(ValueError, match="says it is for 'perceptron'"):
+        LearnerSpec(name="readout", learner=learner_spec("readout").learner,
+                    presets=spec.presets)
+    monkeypatch.setitem(registry.LEARNERS, "alias", "spiking_perceptron")
+    with pytest.raises(ValueError, match="registered as 'alias'"):
+        learner_spec("alias")

@@ -66,7 +66,11 @@ def learner_spec(name: str) -> LearnerSpec:
     packages = _packages()
     if name not in packages:
         raise ValueError(f"unknown learner {name!r}; known learners: {', '.join(learner_names())}")
-    return _spec_in(packages[name])
+    spec = _spec_in(packages[name])
+    if spec.name != name:
+        raise ValueError(f"learner package {packages[name]} is registered as {name!r} but its "
+                         f"LEARNER is named {spec.name!r}")
+    return spec
 
 
 def learner_class(name: str):
