@@ -287,9 +287,9 @@ class Lab(pn.viewable.Viewer):
             self.speed.pane(),
             pn.widgets.IntSlider.from_param(self.param.fps, name="Frames per second"),
             pn.widgets.Checkbox.from_param(self.param.live, name="Live views"),
-            pn.pane.Markdown(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test "
-                             f"and training samples, every {self.session.runner.eval_every} "
-                             "steps.", styles={"font-size": "85%"}),
+            PlainText(f"Evaluations while playing: the first {LIVE_EVAL_SAMPLES} test and "
+                      f"training samples, every {self.session.runner.eval_every} steps.",
+                      styles={"font-size": "85%", "white-space": "pre-wrap"}),
             pn.pane.Markdown("### Hyperparameters"),
             self.hyperparameters,
             pn.pane.Markdown("### Export"),

@@ -48,15 +48,28 @@ def _label(time: float, n_times: int) -> str:
 
 
 class CurvesByTimeView(LiveView):
-    """One data source per time, ``n_times`` of them built up front (a frame with fewer times
+    """Model output (solid) over the target or exact solution (dashed), one colour per time.
+
+    One data source per time, ``n_times`` of them built up front (a frame with fewer times
     empties the rest, one with more shows the first ``n_times``), each redrawn whole from the
-    newest snapshot's curves. Subclasses give the source ``columns``, draw their glyphs and
-    legend labels in ``_glyphs``."""
+    newest snapshot's curves. A subclass shows something else by declaring other ``columns``
+    (computed by ``curve_columns`` from a time's prediction and target) and ``lines``.
+    """
 
     arrays = CURVE_ARRAYS
     #: columns of each time's source besides "x"
-    columns: tuple[str, ...] = ()
-    y_label = ""
+    columns: tuple[str, ...] = ("prediction", "target")
+    #: (legend text, column, line style) in legend order; the first is drawn on top
+    lines: ClassVar[tuple[tuple[str, str, dict], ...]] = (
+        ("model", "prediction", {"line_width": 2}),
+        ("target", "target", {"line_dash": "dashed"}),
+    )
+    y_label = "u"
+
+    @staticmethod
+    def curve_columns(prediction: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+        """A time's ``columns`` from its prediction and target ``(G_t,)``."""
+        return {"prediction": prediction, "target": target}
 
     def __init__(self, n_times: int = MAX_TIMES, **params):
         super().__init__(**params)
@@ -82,11 +95,10 @@ class CurvesByTimeView(LiveView):
         return cls(n_times=1 if task.n_inputs == 1 else PLOT_SLICES)
 
     def _glyphs(self, source, colour: str) -> list[tuple[str, object]]:
-        """Draw one time's glyphs from ``source``; ``[(legend text, renderer)]``."""
-        raise NotImplementedError
-
-    def _columns(self, prediction: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """Draw one time's ``lines`` from ``source``; ``[(legend text, renderer)]``."""
+        drawn = {text: self.figure.line("x", column, source=source, color=colour, **style)
+                 for text, column, style in reversed(self.lines)}
+        return [(text, drawn[text]) for text, _, _ in self.lines]
 
     def _draw(self, frames, evaluations):
         data = curves_by_time(frames)
@@ -97,7 +109,7 @@ class CurvesByTimeView(LiveView):
             label = None
             if i < len(shown):
                 time, (x, prediction, target) = shown[i]
-                source.data = {"x": x, **self._columns(prediction, target)}
+                source.data = {"x": x, **self.curve_columns(prediction, target)}
                 label = _label(time, len(data))
             elif len(source.data["x"]):
                 source.data = empty_columns("x", *self.columns)
@@ -126,25 +138,15 @@ class CurvesByTimeView(LiveView):
 class PredictionView(CurvesByTimeView):
     """Model output (solid) over the target or exact solution (dashed), one colour per time."""
 
-    columns = ("prediction", "target")
-    y_label = "u"
-
     def __init__(self, **params):
         super().__init__(title=params.pop("title", "Prediction vs target"), **params)
-
-    def _glyphs(self, source, colour):
-        target = self.figure.line("x", "target", source=source, color=colour, line_dash="dashed")
-        model = self.figure.line("x", "prediction", source=source, color=colour, line_width=2)
-        return [("model", model), ("target", target)]
-
-    def _columns(self, prediction, target):
-        return {"prediction": prediction, "target": target}
 
 
 class PointwiseErrorView(CurvesByTimeView):
     """``prediction - target`` along x, one curve per time, over a dotted zero line."""
 
     columns = ("error",)
+    lines = (("error", "error", {"line_width": 2}),)
     y_label = "error"
 
     def __init__(self, **params):
@@ -152,11 +154,8 @@ class PointwiseErrorView(CurvesByTimeView):
         self.figure.add_layout(Span(location=0.0, dimension="width", line_color="gray",
                                     line_dash="dotted"))
 
-    def _glyphs(self, source, colour):
-        return [("error", self.figure.line("x", "error", source=source, color=colour,
-                                           line_width=2))]
-
-    def _columns(self, prediction, target):
+    @staticmethod
+    def curve_columns(prediction, target):
         return {"error": prediction - target}
 
 
