@@ -125,13 +125,6 @@ class Backend:
 NUMBA = Backend(lif_kernels, normad_kernels)  # the twins' Backend: reference.twin_backend()
 
 
-def run_layer(spikes_in: np.ndarray, weights: np.ndarray, neuron: PhysicalLIFParameters,
-              backend: Backend = NUMBA) -> PhysicalLIFResult:
-    """One layer from rest (:func:`snnlab.neurons.physical_lif.layer_forward`): spikes_in
-    (T, B, n_in) uint8, weights (n_in, n_out) float32; spikes and membrane (T, B, n_out)."""
-    return layer_forward(spikes_in, weights, neuron, implementation=backend.lif)
-
-
 def approximate_filtered_traces(
     spikes: np.ndarray, neuron: PhysicalLIFParameters, tau_approx: float, backend: Backend = NUMBA
 ) -> np.ndarray:
@@ -184,10 +177,11 @@ def spike_trains_match(
 def forward(
     x: np.ndarray, layers: list[np.ndarray], neuron: PhysicalLIFParameters, backend: Backend = NUMBA
 ) -> list[PhysicalLIFResult]:
-    """All layers on input spikes x (T, B, n_in); one :class:`PhysicalLIFResult` per layer."""
+    """All layers on input spikes x (T, B, n_in) uint8, weights (n_l, n_{l+1}) float32, each
+    from rest; one :class:`PhysicalLIFResult` (spikes and membrane) per layer."""
     runs, spikes = [], x
     for w in layers:
-        runs.append(run_layer(spikes, w, neuron, backend))
+        runs.append(layer_forward(spikes, w, neuron, implementation=backend.lif))
         spikes = runs[-1].spikes
     return runs
 
@@ -395,7 +389,7 @@ class NormAD(Learner):
             w = (balanced * (mean + std * rng.standard_normal((n_in, n_out)))).astype(np.float32)
             layers.append(w)
             if not output:
-                spikes = run_layer(spikes, w, neuron).spikes
+                spikes = layer_forward(spikes, w, neuron, record_membrane=False).spikes
         self.weights_flat_ = np.concatenate([w.ravel() for w in layers])
         self.epochs_to_converge_ = np.array(-1.0)
         self.converged_ = False
