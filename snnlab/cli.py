@@ -111,10 +111,9 @@ def cmd_bench(args) -> int:
 
     from snnlab.learners import learner_names, learner_spec
 
-    learners = [n for n in learner_names() if learner_spec(n).benchmark]
     if args.name in ENGINE_BENCHMARKS:
         run = importlib.import_module(f"snnlab.benchmarks.{args.name}").run
-    elif args.name in learners:
+    elif args.name in learner_names() and learner_spec(args.name).benchmark:
         module, function = learner_spec(args.name).benchmark.split(":")
         run = getattr(importlib.import_module(module), function)
     elif args.name in BROWSER_BENCHMARKS:
@@ -127,6 +126,7 @@ def cmd_bench(args) -> int:
         spec.loader.exec_module(module)
         run = module.run
     else:
+        learners = [n for n in learner_names() if learner_spec(n).benchmark]
         known = ", ".join(sorted([*ENGINE_BENCHMARKS, *learners, *BROWSER_BENCHMARKS]))
         raise ValueError(f"no benchmark {args.name!r}; the benchmarks are {known}")
     print(json.dumps(run(quick=args.quick), indent=2))

@@ -19,8 +19,9 @@ class LearnerSpec:
 
     ``views`` are the live views it adds beside the shared ones (raster, membrane, learning
     curve, weights, chosen by its ``snapshot_arrays``), as ``"module:Class"`` strings imported
-    only by the UI: the view code needs Panel and Bokeh, which nothing outside ``snnlab.ui`` (or a
-    package's own ``views`` module, imported by the UI alone) may import.
+    only by the UI: view code needs Panel and Bokeh, so a learner of snnlab keeps it in
+    ``snnlab/ui/views/`` (nothing else in snnlab may import them); a learner outside snnlab may
+    keep it in its own package.
     """
 
     #: the learner's name in links, records, specs and ``--learner``
