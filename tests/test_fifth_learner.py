@@ -20,12 +20,12 @@ from snnlab.sweep import parse_spec, run_sweep
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def snnlab_cli(*args, cwd):
+def snnlab_cli(*args, cwd, **environment):
     """The installed command in a new process (which finds the learner the way a user's
-    shell would: through the environment)."""
+    shell would: through the environment, here with ``environment`` on top)."""
     command = Path(sys.executable).parent / "snnlab"
     return subprocess.run([str(command), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=os.environ.copy(), check=False)
+                          text=True, timeout=300, env={**os.environ, **environment}, check=False)
 
 
 def test_snnlab_itself_never_names_the_fifth_learner():
@@ -88,15 +88,12 @@ def test_its_spec_is_what_the_rest_of_snnlab_reads():
 
 
 def test_a_bad_learner_setting_is_one_clear_line(tmp_path):
-    env = {**os.environ, "SNNLAB_LEARNERS": "no_such_learner_package"}
-    command = Path(sys.executable).parent / "snnlab"
-    listed = subprocess.run([str(command), "list", "learners"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    listed = snnlab_cli("list", "learners", cwd=tmp_path,
+                        SNNLAB_LEARNERS="no_such_learner_package")
     assert listed.returncode == 2 and "Traceback" not in listed.stderr
     assert "no_such_learner_package cannot be imported" in listed.stderr
-    env["SNNLAB_LEARNERS"] = "json"  # a module without a LEARNER
-    listed = subprocess.run([str(command), "list", "learners"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    # a module without a LEARNER
+    listed = snnlab_cli("list", "learners", cwd=tmp_path, SNNLAB_LEARNERS="json")
     assert listed.returncode == 2 and "json has no LEARNER" in listed.stderr
 
 
