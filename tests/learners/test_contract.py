@@ -196,10 +196,10 @@ def test_neighbouring_seeds_share_no_stream(name):
 
 def replay_task(name) -> tuple[str, dict]:
     """The task the learner starts on in the lab, cut to 40 training and 20 test samples."""
-    from snnlab.data import task_options, tasks_of_kind
+    from snnlab.data import task_options
+    from snnlab.ui.url_state import starting_task
 
-    spec = learners.learner_spec(name)
-    task = spec.starting_task or tasks_of_kind(*spec.learner.task_kinds)[0]
+    task = starting_task(name)
     small = {"max_train": 40, "max_test": 20}
     return task, {k: v for k, v in small.items() if k in task_options(task)}
 
