@@ -14,6 +14,7 @@ import pytest
 
 from snnlab.learners import learner_names, learner_spec, registry
 from snnlab.learners.spec import LearnerSpec
+from snnlab.record import read_record
 from snnlab.runs import RunIndex
 from snnlab.sweep import parse_spec, run_sweep
 
@@ -56,17 +57,9 @@ def test_it_trains_from_the_cli_and_the_run_replays(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["learner"] == "perceptron" and config["preset"] == "sample-one-pass"
     assert config["hyperparameters"]["lr"] == 0.03  # the default preset's
-    final = list(csv_rows(out / "metrics.csv"))[-1]
-    assert float(final["test_accuracy"]) > 0.3  # chance is 0.1
+    assert read_record(out).final()["test_accuracy"] > 0.3  # chance is 0.1
     replayed = snnlab_cli("replay", str(out), cwd=tmp_path)
     assert replayed.returncode == 0 and replayed.stdout.startswith("reproduced"), replayed.stdout
-
-
-def csv_rows(path):
-    import csv
-
-    with open(path, newline="") as f:
-        yield from csv.DictReader(f)
 
 
 def test_a_sweep_runs_it_on_worker_processes(tmp_path):
