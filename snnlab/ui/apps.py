@@ -14,6 +14,7 @@ import threading
 import panel as pn
 
 from snnlab.ui.plain_text import PlainText
+from snnlab.ui.serving import in_served_session
 
 APPS = ("lab", "compare", "neuron", "runs")
 
@@ -144,10 +145,6 @@ def _quiet_closed_sockets() -> None:
         loop.set_exception_handler(_closed_socket_handler)
 
 
-def _served() -> bool:
-    return pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
-
-
 def built_on_open(build, *, waiting: str = "Starting…") -> pn.Column:
     """A page that calls ``build()`` once the browser's websocket has opened, not on the GET.
 
@@ -168,7 +165,7 @@ def built_on_open(build, *, waiting: str = "Starting…") -> pn.Column:
             shell[:] = [PlainText(f"This page could not start: {err}",
                                   styles={"color": "#842029", "white-space": "pre-wrap"})]
 
-    if _served():
+    if in_served_session():
         # the page is drawn before the app exists: declare the extensions the apps use
         pn.extension(*EXTENSIONS)
         pn.state.onload(fill)
@@ -186,7 +183,7 @@ def _limited(build):
     except BaseException:
         SESSIONS.release()
         raise
-    if _served():
+    if in_served_session():
         pn.state.on_session_destroyed(lambda _context: SESSIONS.release())
     else:  # not served (a notebook): nothing will end the session, so hold no slot
         SESSIONS.release()

@@ -24,6 +24,7 @@ from snnlab.session import Session
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.lab import Lab
 from snnlab.ui.plain_text import notice_pane
+from snnlab.ui.serving import in_served_session
 from snnlab.ui.speed_readout import SpeedReadout
 from snnlab.ui.views.base import (
     BUFFER_ROWS,
@@ -260,6 +261,6 @@ class Compare(pn.viewable.Viewer):
         if self._callback is None:
             self._callback = pn.state.add_periodic_callback(self.draw_frame, period=int(1000 / self.fps))
             self.param.watch(self._set_period, ["fps"])
-            if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            if in_served_session():
                 pn.state.on_session_destroyed(lambda _context: self.close())
         return pn.Row(self._controls(), self.main, sizing_mode="stretch_width")

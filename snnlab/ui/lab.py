@@ -24,14 +24,15 @@ import param
 from snnlab import learners, warmup
 from snnlab.data import load_task
 from snnlab.learners import learner_names
+from snnlab.learners.presets import choose_preset, preset_names
 from snnlab.runs import index_run
 from snnlab.session import Session
 from snnlab.ui import export, jupyter
 from snnlab.ui.controls import HyperparameterPanel
 from snnlab.ui.frame_clock import FrameClock
 from snnlab.ui.plain_text import PlainText, notice_pane
+from snnlab.ui.serving import in_served_session
 from snnlab.ui.speed_readout import SpeedReadout
-from snnlab.learners.presets import choose_preset, preset_names
 from snnlab.ui.url_state import (
     lab_tasks,
     parse_query,
@@ -395,7 +396,7 @@ class Lab(pn.viewable.Viewer):
             self.draw_frame, period=int(1000 / self.fps)
         )
         pn.state.onload(self._on_load)
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        if in_served_session():
             pn.state.on_session_destroyed(lambda _context: self.close())
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import param
 from bokeh.models import Span
 
 from snnlab.demos.neuron import NeuronDemoModel
+from snnlab.ui.serving import in_served_session
 from snnlab.ui.views.base import PALETTE, bokeh_pane, make_figure, source_of
 from snnlab.ui.views.raster import MAX_POINTS
 
@@ -124,8 +125,7 @@ class NeuronDemo(pn.viewable.Viewer):
             self._callback = None
 
     def __panel__(self):
-        if (not self._cleanup_registered and pn.state.curdoc is not None
-                and pn.state.curdoc.session_context is not None):
+        if not self._cleanup_registered and in_served_session():
             pn.state.on_session_destroyed(self._stop)
             self._cleanup_registered = True
         if self._plots is None:

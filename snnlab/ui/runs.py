@@ -25,6 +25,7 @@ import param
 from snnlab.metrics import HEADLINE
 from snnlab.runs import RunEntry, RunIndex
 from snnlab.ui.plain_text import PlainText, choice_labels, column_titles, notice_pane
+from snnlab.ui.serving import in_served_session
 from snnlab.ui.static_plots import PLOT_OPTS
 
 ALL = "(all runs)"
@@ -392,7 +393,7 @@ class RunBrowser(pn.viewable.Viewer):
         if self._callback is None:
             self._callback = pn.state.add_periodic_callback(
                 self.reload, period=int(1000 * self.refresh_seconds))
-            if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            if in_served_session():
                 pn.state.on_session_destroyed(lambda _context: self.close())
         open_button = pn.widgets.Button(label="Open in lab", button_type="primary")
         open_button.on_click(self._open_clicked)
