@@ -4,6 +4,7 @@ unretrieved task error keeps asyncio's traceback."""
 import asyncio
 import gc
 import logging
+import threading
 
 from tornado.websocket import WebSocketClosedError
 
@@ -22,7 +23,11 @@ def _unretrieved(error: Exception) -> None:
         del task
         gc.collect()  # asyncio reports an unretrieved error when the task is collected
 
-    asyncio.run(main())
+    # a loop of its own, in a thread of its own: Playwright's sync API (the browser tests'
+    # chromium fixture) keeps a loop running in the main thread for the whole session
+    runner = threading.Thread(target=asyncio.run, args=(main(),))
+    runner.start()
+    runner.join()
 
 
 def test_a_closed_tab_is_one_line_and_other_errors_keep_their_traceback(caplog):
